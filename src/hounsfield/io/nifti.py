@@ -124,8 +124,7 @@ def write_nifti(
         img.header["descrip"] = volume.meta.description.encode("ascii", "replace")[:79]
     tmp = path.with_name(path.name + ".part")
     if path.name.endswith(".gz"):
-        raw = img.header.binaryblock + b"\x00" * (int(img.header["vox_offset"]) - img.header.sizeof_hdr)
-        raw += np.asarray(arr, order="F").tobytes(order="F")
+        raw = img.to_bytes()  # nibabel serialises header + data; we only compress
         tmp.write_bytes(_gzip_parallel(raw, compresslevel, threads or (os.cpu_count() or 1)))
     else:
         nib.save(img, str(tmp))
