@@ -95,7 +95,7 @@ def write_dicom_series(
         ds.SeriesNumber = series_number
         ds.InstanceNumber = k + 1
         ds.PatientID = patient_id or meta.patient_id or "ANON"
-        ds.PatientName = ds.PatientID
+        ds.PatientName = f"{ds.PatientID}^"
         ds.StudyDate = ds.SeriesDate = now.strftime("%Y%m%d")
         ds.StudyTime = ds.SeriesTime = now.strftime("%H%M%S")
         ds.Manufacturer = meta.manufacturer or "hounsfield"
