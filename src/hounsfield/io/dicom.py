@@ -431,7 +431,7 @@ def _meta_from(series: DicomSeries, extra_notes: list[str]) -> VolumeMeta:
         source=str(series.folder),
         gantry_tilt_deg=tilt,
         decisions=tuple(series.notes + extra_notes),
-        extra={"n_files": series.n_files, "sop_instance_uids": [str(_get(s.header, "SOPInstanceUID", "")) for s in series.slices]},
+        extra={"n_files": series.n_files},
     )
 
 
@@ -549,6 +549,11 @@ def read_series(
     lps[:3, 2] = n * dk
     lps[:3, 3] = origin + c * dy * (nrows - 1)
     meta = _meta_from(series, notes).replace(increment_mm=increment)
+    if vol_stack is stack and all(s.frame is None for s in slices):
+        # the voxel grid is the files' own grid: k-th slice = k-th file (used to reference the
+        # source images from DICOM SEG/SR results)
+        meta.extra["source_files"] = [str(s.path) for s in slices]
+        meta.extra["sop_instance_uids"] = [str(_get(s.header, "SOPInstanceUID", "")) for s in slices]
     return Volume(arr, LPS_TO_RAS @ lps, meta)
 
 
