@@ -66,6 +66,9 @@ def fail(message: str, code: int = 2) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``hounsfield`` script."""
+    from .console import quiet_libraries
+
+    quiet_libraries()
     try:
         app(args=argv, standalone_mode=True)
     except SystemExit as exc:

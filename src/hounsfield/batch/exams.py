@@ -2,8 +2,9 @@
 
 An exam is one image to analyse:
 
-* a folder whose files include DICOM images (any names) - one exam per folder
-  (series inside it are told apart by the reader);
+* a folder whose files include DICOM images (any names), or files named like
+  DICOM files (``*.dcm``, ``*.ima`` or no extension) even when they are broken -
+  one exam per folder (series inside it are told apart by the reader);
 * an image file (``.nii``, ``.nii.gz``, ``.nrrd``, ``.mha``) that is not a mask
   or label map (names containing ``mask``, ``seg``, ``label``, ``msk``,
   ``truth`` or ``_ctd`` are skipped);
@@ -27,6 +28,10 @@ __all__ = ["Exam", "find_exams"]
 _IMAGE = re.compile(r"\.(nii|nii\.gz|nrrd|mha|mhd)$", re.IGNORECASE)
 _MASKY = re.compile(r"(mask|seg|label|msk|truth|_ctd|heatmap)", re.IGNORECASE)
 _PAIR_NIFTI = re.compile(r"^(?:(?P<pid>.+?)_)?(?P<kind>non_gated|(?<!non_)gated)\.(nii|nii\.gz)$", re.IGNORECASE)
+_NOT_DICOM = re.compile(r"\.(txt|json|csv|tsv|md|html?|png|jpe?g|pdf|xml|npz|npy|py|log|sqlite|parquet|zip|gz)$",
+                        re.IGNORECASE)
+#: a file named like a DICOM file (or with no extension) makes its folder an exam even when it is broken
+_DICOM_NAME = re.compile(r"(\.dcm|\.ima|^[^.]+)$", re.IGNORECASE)
 _G = re.compile(r"^G\d*\.dcm$", re.IGNORECASE)
 _SG = re.compile(r"^SG\d*\.dcm$", re.IGNORECASE)
 
@@ -78,8 +83,8 @@ def find_exams(root: str | os.PathLike) -> list[Exam]:
         images = [n for n in names if _IMAGE.search(n) and not _MASKY.search(n)]
         for n in images:
             exams.append(Exam(f"{rel}/{n}".lstrip("/"), str(here / n), "image"))
-        others = [n for n in names if not _IMAGE.search(n) and n.upper() != "DICOMDIR"]
-        if others and any(_looks_dicom(here / n) for n in others[:20]):
+        others = [n for n in names if not _IMAGE.search(n) and n.upper() != "DICOMDIR" and not _NOT_DICOM.search(n)]
+        if others and (any(_DICOM_NAME.search(n) for n in others) or any(_looks_dicom(here / n) for n in others[:20])):
             exams.append(Exam(rel or root.name, str(here), "dicom"))
     exams.sort(key=lambda e: e.id)
     return exams

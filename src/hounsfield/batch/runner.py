@@ -51,6 +51,9 @@ def _versions() -> dict[str, Any]:
 
 def _init_worker() -> None:
     """One thread per worker process: N workers on N cores scale instead of oversubscribing."""
+    from ..console import quiet_libraries
+
+    quiet_libraries()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     try:
         from threadpoolctl import threadpool_limits

@@ -183,7 +183,15 @@ def _slices_of(path: Path, ds: Any) -> tuple[list[_Slice], str | None]:
 
     pos = _floats(_get(ds, "ImagePositionPatient", []), 3)
     ori = _floats(_get(ds, "ImageOrientationPatient", []), 6)
+    if pos is None and "ImagePositionPatient" in ds:
+        return [], "invalid ImagePositionPatient"
+    if ori is None and "ImageOrientationPatient" in ds:
+        return [], "invalid ImageOrientationPatient"
+    if ori is not None and not _valid_orientation(ori):
+        return [], "invalid ImageOrientationPatient (not two orthogonal unit vectors)"
     sp = _floats(_get(ds, "PixelSpacing", []), 2)
+    if sp is not None and np.any(sp <= 0):
+        return [], "invalid PixelSpacing"
     if sp is None:
         sp = _floats(_get(ds, "ImagerPixelSpacing", []), 2)
     spacing = (float(sp[0]), float(sp[1])) if sp is not None else (1.0, 1.0)
@@ -193,6 +201,12 @@ def _slices_of(path: Path, ds: Any) -> tuple[list[_Slice], str | None]:
         pos, ori = np.zeros(3), np.array([1.0, 0, 0, 0, 1.0, 0])
     return [_Slice(frame=None, position=pos, orientation=ori, spacing=spacing, slope=slope0, intercept=inter0,
                    **base)], None
+
+
+def _valid_orientation(ori: np.ndarray) -> bool:
+    r, c = ori[:3], ori[3:]
+    nr, nc = np.linalg.norm(r), np.linalg.norm(c)
+    return bool(abs(nr - 1) < 0.05 and abs(nc - 1) < 0.05 and abs(r @ c) < 0.05)
 
 
 def _frames_of(ds: Any, base: dict, nframes: int, slope0: float, inter0: float) -> tuple[list[_Slice], str | None]:
@@ -222,8 +236,8 @@ def _frames_of(ds: Any, base: dict, nframes: int, slope0: float, inter0: float) 
                 pos = p0 + n * float(offsets[f])
         if sp is None:
             sp = _floats(_get(ds, "PixelSpacing", []), 2)
-        if pos is None or ori is None or sp is None:
-            return [], "multi-frame object without per-frame plane position/orientation"
+        if pos is None or ori is None or sp is None or not _valid_orientation(ori):
+            return [], "multi-frame object without valid per-frame plane position/orientation"
         slope = group(fg, "PixelValueTransformationSequence", "RescaleSlope")
         inter = group(fg, "PixelValueTransformationSequence", "RescaleIntercept")
         out.append(_Slice(frame=f, position=pos, orientation=ori, spacing=(float(sp[0]), float(sp[1])),
