@@ -72,7 +72,7 @@ def test_kill_minus_9_loses_nothing(tmp_path):
     assert len(rows) == 13 and len({r["exam"] for r in rows}) == 13
     assert all(r["status"] == "done" for r in rows)
     folders = sorted(p.name for p in (out / "exams").iterdir())
-    assert len(folders) == 13 and not [f for f in folders if ".part" in f]
+    assert len(folders) == 13 and not [f for f in folders if ".part" in f]  # killed workers' leftovers removed
     for f in (out / "exams").iterdir():
         assert json.loads((f / "result.json").read_text())["shape"]
 

@@ -135,7 +135,10 @@ def run_batch(
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     by_id = {e.id: e for e in exams}
-    with Ledger(out / LEDGER_NAME) as ledger:
+    with _exclusive(out), Ledger(out / LEDGER_NAME) as ledger:
+        # folders a killed run left half-written are never results: remove them
+        for stale in (out / "exams").glob("*.part-*") if (out / "exams").exists() else []:
+            shutil.rmtree(stale, ignore_errors=True)
         ledger.add((e.id, e.path, e.kind) for e in exams)
         run_id = ledger.start_run({"task": task, "workers": workers, "scheduler": scheduler,
                                    "retry_failed": retry_failed, "root": str(root)})
@@ -169,6 +172,27 @@ def run_batch(
     export_results(out)
     return BatchSummary(total=len(exams), ran=len(todo), done=done_n, failed=failed_n,
                         skipped=len(exams) - len(todo), seconds=time.time() - t0, counts=counts)
+
+
+class _exclusive:
+    """One coordinator per output folder (an advisory lock, released when the process dies)."""
+
+    def __init__(self, out: Path) -> None:
+        self.path = out / "batch.lock"
+
+    def __enter__(self) -> "_exclusive":
+        import fcntl
+
+        self.fh = open(self.path, "w")
+        try:
+            fcntl.flock(self.fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self.fh.close()
+            raise InputError(f"another batch is already running on {self.path.parent}") from None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.fh.close()
 
 
 def _run_local(task: str, todo: list[Exam], out: Path, ledger: Ledger, record: Callable, workers: int) -> None:
