@@ -43,7 +43,8 @@ def write_cohort_html(rows: list[dict[str, Any]], path: str | os.PathLike) -> Pa
         ax.set_ylabel("exams")
         figs.append(("CAC risk categories", figure_png(fig)))
     skip = {"seconds", "attempts"}
-    numeric_cols = [c for c in rows[0].keys() if c not in skip] if rows else []
+    all_cols = list(dict.fromkeys(k for r in rows for k in r))
+    numeric_cols = [c for c in all_cols if c not in skip]
     numeric_cols = [c for c in PREFERRED if c in numeric_cols] + [c for c in numeric_cols if c not in PREFERRED]
     for col in numeric_cols:
         vals = _numeric(rows, col)
@@ -67,7 +68,7 @@ def write_cohort_html(rows: list[dict[str, Any]], path: str | os.PathLike) -> Pa
     parts.append(f"<h2>Failures ({len(failed)})</h2>")
     parts.append(table(failed, ["exam", "error"], id="failures") if failed else "<p class='ok'>none</p>")
     parts.append("<h2>All exams</h2>")
-    cols = list(rows[0].keys()) if rows else ["exam", "status"]
+    cols = all_cols or ["exam", "status"]
     parts.append(table(rows, cols, id="exams"))
     text = page("hounsfield cohort", "".join(parts))
     tmp = path.with_name(path.name + ".part")

@@ -45,6 +45,17 @@ def table(rows: list[dict[str, Any]], columns: list[str], id: str | None = None)
     return f"<table{ident}><tr>{head}</tr>{body}</table>"
 
 
+#: after load, records how many embedded images decoded (read by the browser test and visible to a
+#: reader as a warning when some did not)
+_IMAGE_CHECK = (
+    "<div id='imgcheck' class='note'></div><script>window.addEventListener('load',function(){"
+    "var im=Array.prototype.slice.call(document.images);"
+    "var ok=im.filter(function(i){return i.complete&&i.naturalWidth>0;}).length;"
+    "var d=document.getElementById('imgcheck');d.dataset.loaded=ok;d.dataset.total=im.length;"
+    "if(ok<im.length){d.textContent=(im.length-ok)+' image(s) failed to load';d.className='bad';}});</script>"
+)
+
+
 def page(title: str, body: str) -> str:
     return (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{esc(title)}</title>"
-            f"<style>{_STYLE}</style></head><body><h1>{esc(title)}</h1>{body}</body></html>")
+            f"<style>{_STYLE}</style></head><body><h1>{esc(title)}</h1>{body}{_IMAGE_CHECK}</body></html>")
