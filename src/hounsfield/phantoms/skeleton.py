@@ -43,7 +43,7 @@ def _rib_paths(spine: Spine, body, params) -> list[tuple[int, int, np.ndarray, n
             head = vt.to_world([side * vt.a * 0.85, -vt.b * 0.55, 0.4 * vt.height])
             x_tip = abs(tip[0] - xc)
             th0 = float(np.arcsin(np.clip(x_tip / Rx, 0, 0.95)))
-            th = np.linspace(th0, end, 26)
+            th = np.linspace(th0, end, 16)
             frac = (th - th0) / max(end - th0, 1e-3)
             x = xc + side * Rx * np.sin(th)
             y = yc - Ry * np.cos(th)
@@ -140,8 +140,8 @@ def paint_pelvis(cv: Canvas, spine: Spine, body, params) -> dict[str, float]:
     cy = lambda z: y_si + 38.0 + 12 * frac(z)
     rx = lambda z: (72 + 58 * frac(z) ** 0.7) * s * wmul * params.width ** 0.5
     ry = lambda z: (48 + 22 * frac(z)) * s
-    t0 = lambda z: 0.6 + 0.2 * (1 - frac(z))
-    t1 = lambda z: 1.3 + 0.75 * frac(z) ** 1.5
+    t0 = lambda z: 0.6 + 0.2 * (1 - frac(z)) + 0.55 * frac(z) ** 5
+    t1 = lambda z: 1.3 + 0.75 * frac(z) ** 1.5 - 0.95 * frac(z) ** 7
     th_c = lambda z: (6.0 + 10 * (frac(z) > 0.93) + 8 * (1 - frac(z))) * s
     th_m = lambda z: np.maximum(th_c(z) - 3.2, 0.0)
     nb = lut([o for o in range(256) if not (1 <= o <= 28)])

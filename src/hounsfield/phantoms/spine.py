@@ -69,6 +69,7 @@ class Spine:
     vertebrae: list[Vertebra]
     y_fn: object  # z -> y of the spinal axis (body centres)
     x_fn: object
+    y0: float = 0.0  # y of the axis before the sagittal curves
 
     def by_name(self, name: str) -> Vertebra | None:
         for v in self.vertebrae:
@@ -190,7 +191,7 @@ def layout_spine(params, rng: np.random.Generator, z_s1_top: float, y0: float, x
     verts.append(Vertebra(name="S1", number=verse_number("S1"), centre=c, R=R, height=h1, a=25.0 * s,
                           b=17.0 * s, disc_below=0.0, canal=(13.0 * s, 6.0 * s), tp_len=0.0, sp_len=18.0 * s,
                           sp_angle=0.5, pedicle_r=5.0 * s, extras={"slope_rad": float(slope)}))
-    return Spine(vertebrae=verts, y_fn=y_fn, x_fn=x_fn)
+    return Spine(vertebrae=verts, y_fn=y_fn, x_fn=x_fn, y0=float(y0))
 
 
 def _body(cv: Canvas, vt: Vertebra, a: float, b: float, h: float, tissue: int, organ: int,
