@@ -39,8 +39,8 @@ class Body:
         kz = [t("S1") - 160, t("S1"), t("L4"), t("L2"), t("T12"), t("T9"), t("T6"), t("T3"), t("T1"), t("C7"),
               t("C7") + 80]
         self.kz = np.array(kz)
-        self.rx = np.array([118, 122, 120, 116, 128, 135, 128, 100, 62, 45, 42]) * w
-        self.ry = np.array([68, 70, 72 * belly, 76 * belly, 88, 95, 88, 70, 42, 35, 32]) * dpt
+        self.rx = np.array([128, 132, 134, 128, 132, 137, 130, 100, 62, 45, 42]) * w
+        self.ry = np.array([72, 74, 80 * belly, 84 * belly, 90, 96, 88, 70, 42, 35, 32]) * dpt
         self.post = np.array([-35, -40, -48, -50, -45, -40, -40, -40, -30, -25, -25])
         self.wall_lat = np.array([22, 18, 14, 14, 12, 11, 12, 18, 70, 30, 20]) * p.muscle
         self.wall_ant = np.array([14, 12, 12, 12, 12, 12, 22, 28, 25, 15, 12]) * p.muscle
@@ -128,9 +128,13 @@ class ChestPhantom:
         # back muscles (erector spinae) relabel the posterior wall
         ys = sp.y_fn
         for s in (1, -1):
-            cv.cylinder(T.MUSCLE, O.MUSCLE_BACK, lambda z, s=s: sp.x_fn(z) + s * 32 * p.muscle ** 0.5,
-                        lambda z: ys(z) - 48, 27.0 * p.muscle, 24.0 * p.muscle, zlo + 60, lm["C7_z"] + 40,
-                        into=lut([O.MUSCLE_WALL, O.SAT]))
+            # erector spinae in its fascia (a fat plane separates it from the lateral wall muscles)
+            cx = lambda z, s=s: sp.x_fn(z) + s * 34 * p.muscle ** 0.5
+            cy = lambda z: ys(z) - 50
+            cv.cylinder(T.FAT, O.MUSCLE_WALL, cx, cy, 31.0 * p.muscle, 28.0 * p.muscle, zlo + 60, lm["C7_z"] + 40,
+                        into=lut([O.MUSCLE_WALL]))
+            cv.cylinder(T.MUSCLE, O.MUSCLE_BACK, cx, cy, 28.5 * p.muscle, 26.0 * p.muscle, zlo + 60,
+                        lm["C7_z"] + 40, into=lut([O.MUSCLE_WALL, O.SAT]))
         self._imat(cv)
         self._lungs(cv)
         self._mediastinum(cv)
@@ -275,9 +279,9 @@ class ChestPhantom:
         for s in (1, -1):
             z0, z1 = lm["pelvis_low_z"], sp.z_of("T12")
             fr = lambda z: np.clip((z1 - z) / (z1 - sp.z_of("L5")), 0, 1)
-            cv.cylinder(T.MUSCLE, O.PSOAS, lambda z, s=s: sp.x_fn(z) + s * (22 + 22 * fr(z)) * p.width ** 0.4,
-                        lambda z: sp.y_fn(z) + 4 - 6 * fr(z), lambda z: (7 + 12 * fr(z)) * p.muscle,
-                        lambda z: (8 + 12 * fr(z)) * p.muscle, z0, z1, into=lut([O.VAT, O.MUSCLE_WALL]))
+            cv.cylinder(T.MUSCLE, O.PSOAS, lambda z, s=s: sp.x_fn(z) + s * (24 + 20 * fr(z)) * p.width ** 0.4,
+                        lambda z: sp.y_fn(z) + 2 - 4 * fr(z), lambda z: (8 + 13 * fr(z) ** 0.7) * p.muscle,
+                        lambda z: (9 + 14 * fr(z) ** 0.7) * p.muscle, z0, z1, into=lut([O.VAT, O.MUSCLE_WALL]))
         # bowel loops and colon
         for pts, r, content in self._bowel:
             cv.tube(T.BOWEL, O.BOWEL, pts, r, into=vat)
@@ -363,12 +367,13 @@ def build_patient(params: PatientParams) -> ChestPhantom:
                       [xm - 0.72 * rxb, ycb, zt], [xm - 0.72 * rxb, ycb - 0.1 * ryb, zb + 10],
                       [xm - 0.3 * rxb, ycb + 0.2 * ryb, zb - 40]])
     ph._bowel.append((colon, 17.0, T.GAS))
-    n_loops = int(round(16 * (1.25 - params.vat)))
+    n_loops = int(round(30 * (1.3 - params.vat)))
     lo = np.array([xm - 0.6 * rxb, ycb - 0.3 * ryb, zb - 40])
     hi = np.array([xm + 0.6 * rxb, ycb + 0.75 * ryb, zt - 20])
     for _ in range(n_loops):
         st = lo + brng.random(3) * (hi - lo)
-        ph._bowel.append((_walk(brng, st, 8, 14.0, lo, hi), 11.0, T.FLUID if brng.random() < 0.7 else T.GAS))
+        ph._bowel.append((_walk(brng, st, 9, 13.0, lo, hi), float(brng.uniform(10, 14)),
+                          T.FLUID if brng.random() < 0.75 else T.GAS))
     # intermuscular fat streaks
     mrng = patient_rng(params.seed, params.index, 6)
     n_imat = int(2 + 6 * params.vat + 0.1 * max(0, params.age - 50))

@@ -283,7 +283,7 @@ def non_gated_acquisition(phantom, rng: np.random.Generator, matrix: int = 512, 
     yc = 0.5 * (phantom.landmarks["table_y"] + float(phantom.body.outer(0.5 * (z_lo + z_hi))[0]))
     c = (float(phantom.body.xc + rng.normal(0, 8)), float(yc + rng.uniform(0, 40)))
     low_dose = rng.random() < 0.5
-    sd = (rng.uniform(35, 60) if low_dose else rng.uniform(15, 28)) * np.sqrt(1.25 / thickness) * (size / 270) ** 1.5
+    sd = (rng.uniform(35, 60) if low_dose else rng.uniform(20, 35)) * np.sqrt(1.25 / thickness) * (size / 270) ** 1.5
     return Acquisition(name="non_gated", matrix=matrix, fov_mm=fov, centre_xy=c, z_first=float(z_lo), n_slices=nk,
                        thickness_mm=float(thickness), increment_mm=float(inc), noise_sd=float(sd),
                        psf_sigma_mm=0.55, gated=False, motion=True, coverage=coverage,

@@ -142,8 +142,8 @@ def paint_pelvis(cv: Canvas, spine: Spine, body, params) -> dict[str, float]:
     ry = lambda z: (48 + 22 * frac(z)) * s
     t0 = lambda z: 0.6 + 0.2 * (1 - frac(z)) + 0.55 * frac(z) ** 5
     t1 = lambda z: 1.3 + 0.75 * frac(z) ** 1.5 - 0.95 * frac(z) ** 7
-    th_c = lambda z: (6.0 + 10 * (frac(z) > 0.93) + 8 * (1 - frac(z))) * s
-    th_m = lambda z: np.maximum(th_c(z) - 3.2, 0.0)
+    th_c = lambda z: (9.0 + 9 * (frac(z) > 0.9) + 10 * (1 - frac(z))) * s
+    th_m = lambda z: np.maximum(th_c(z) - 3.6, 0.0)
     nb = lut([o for o in range(256) if not (1 <= o <= 28)])
     for side in (1, -1):
         cv.shell_arc(T.CORTICAL, O.PELVIS, xc, cy, rx, ry, t0, t1, th_c, z_hip - 10, z_crest, side, into=nb)
