@@ -108,8 +108,10 @@ class ChestPhantom:
         # patient table (carbon shell over foam) under the back
         ytab = lm["table_y"]
         cv.cylinder(T.TABLE_FOAM, O.TABLE, b.xc, ytab - 25, 230.0, 25.0, zlo - 400, zhi + 400, 4.0)
-        cv.cylinder(T.TABLE, O.TABLE, b.xc, ytab + 330, 300.0, 336.0, zlo - 400, zhi + 400, 2.0)
-        cv.cylinder(T.AIR, 0, b.xc, ytab + 330, 297.0, 333.0, zlo - 400, zhi + 400, 2.0, into=lut([O.TABLE]))
+        band = (ytab - 10, ytab + 80)  # only the bottom of the cradle is ever in the field of view
+        cv.cylinder(T.TABLE, O.TABLE, b.xc, ytab + 330, 300.0, 336.0, zlo - 400, zhi + 400, 2.0, ylim=band)
+        cv.cylinder(T.AIR, 0, b.xc, ytab + 330, 297.0, 333.0, zlo - 400, zhi + 400, 2.0, into=lut([O.TABLE]),
+                    ylim=band)
         cv.cylinder(T.TABLE, O.TABLE, b.xc, ytab - 48, 230.0, 2.0, zlo - 400, zhi + 400, 4.0)
         # body wall: skin, subcutaneous fat, muscle, cavity
         outer = lambda k: (lambda z: b.outer(z)[k])

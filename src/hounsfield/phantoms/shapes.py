@@ -94,11 +94,13 @@ class Canvas:
     def cylinder(self, tissue: int, organ: int | None, cx: float | ZFn, cy: float | ZFn, ax: float | ZFn,
                  ay: float | ZFn, z0: float, z1: float, p: float = 2.0, *, ay_post: float | ZFn | None = None,
                  p_post: float | None = None, into: np.ndarray | None = None,
-                 into_tissue: np.ndarray | None = None, extent: float | None = None) -> None:
+                 into_tissue: np.ndarray | None = None, extent: float | None = None,
+                 ylim: tuple[float, float] | None = None) -> None:
         """An axial (super)elliptic cross-section whose centre and semi-axes vary with z.
 
         ``ay_post``/``p_post`` give the posterior half (y below the centre)
-        its own semi-axis and exponent (a flat back, a kidney-shaped body).
+        its own semi-axis and exponent (a flat back, a kidney-shaped body);
+        ``ylim`` clips the shape to a y band (cheaper for huge shapes seen in part).
         """
         zs = self._range(self.z, z0, z1)
         if zs is None:
@@ -109,7 +111,10 @@ class Canvas:
         pp = p if p_post is None else p_post
         ext = extent or 0.0
         xs = self._range(self.x, float(np.min(cxv - axv)) - ext, float(np.max(cxv + axv)) + ext)
-        ys = self._range(self.y, float(np.min(cyv - apv)) - ext, float(np.max(cyv + ayv)) + ext)
+        ylo, yhi = float(np.min(cyv - apv)) - ext, float(np.max(cyv + ayv)) + ext
+        if ylim is not None:
+            ylo, yhi = max(ylo, ylim[0]), min(yhi, ylim[1])
+        ys = self._range(self.y, ylo, yhi)
         if xs is None or ys is None:
             return
         x, y = self.x[xs], self.y[ys]
