@@ -112,8 +112,8 @@ def paint_sternum_girdle(cv: Canvas, spine: Spine, body, params) -> None:
         ry = lambda z: body.cage(z)[3] + 16.0
         t0 = lambda z: 0.35 + 0.35 * np.clip((z_hi - z) / (z_hi - z_lo), 0, 1)
         t1 = lambda z: 1.25 - 0.55 * np.clip((z_hi - z) / (z_hi - z_lo), 0, 1)
-        th = lambda z: np.full(np.shape(z), 5.0 * s)
-        cv.shell_arc(T.CORTICAL, O.SCAPULA, xc, cyf, rx, ry, t0, t1, th, z_lo, z_hi, side,
+        th = lambda z: np.full(np.shape(z), 3.0 * s)  # thin blade: faint in MIPs, as on real scans
+        cv.shell_arc(T.POSTERIOR, O.SCAPULA, xc, cyf, rx, ry, t0, t1, th, z_lo, z_hi, side,
                      into=lut([O.SAT, O.MUSCLE_WALL, O.MUSCLE_BACK, 0]))
         xg, yg = body.cage(z_hi)[0] + side * (body.cage(z_hi)[2] + 20), body.cage(z_hi)[1]
         cv.ellipsoid(T.CORTICAL, O.SCAPULA, (xg, yg, z_hi - 10), (12 * s, 14 * s, 18 * s))
