@@ -143,12 +143,19 @@ def paint_pelvis(cv: Canvas, spine: Spine, body, params) -> dict[str, float]:
     t0 = lambda z: 0.6 + 0.2 * (1 - frac(z)) + 0.55 * frac(z) ** 5
     t1 = lambda z: 1.3 + 0.75 * frac(z) ** 1.5 - 0.95 * frac(z) ** 7
     th_c = lambda z: (9.0 + 9 * (frac(z) > 0.9) + 10 * (1 - frac(z))) * s
-    th_m = lambda z: np.maximum(th_c(z) - 3.6, 0.0)
+    th_m = lambda z: np.maximum(th_c(z) - 2.2, 0.0)  # ~1.1 mm cortex each side of the blade
     nb = lut([o for o in range(256) if not (1 <= o <= 28)])
     for side in (1, -1):
         cv.shell_arc(T.CORTICAL, O.PELVIS, xc, cy, rx, ry, t0, t1, th_c, z_hip - 10, z_crest, side, into=nb)
         cv.shell_arc(T.MARROW, O.PELVIS, xc, cy, rx, ry, t0, t1, th_m, z_hip - 8, z_crest - 2, side,
                      into=lut([O.PELVIS]))
+        # iliac crest: a thick cortical rim along the top of the wing (bright in MIPs), highest laterally
+        th_ = np.linspace(0.7, 2.0, 12)
+        zc_ = z_crest - 4.0 - 22.0 * ((th_ - 1.25) / 0.75) ** 2
+        rxa, rya = rx(zc_), ry(zc_)
+        crest = np.stack([xc + side * rxa * np.sin(th_), cy(zc_) - rya * np.cos(th_), zc_], axis=1)
+        cv.tube(T.CORTICAL, O.PELVIS, crest, 7.0 * s, into=nb)
+        cv.tube(T.MARROW, O.PELVIS, crest, 4.5 * s, into=lut([O.PELVIS]))
         # acetabulum + femoral head + neck + greater trochanter + shaft
         xh = xc + side * 88 * s * wmul
         yh = y_si + 45 * s
