@@ -17,7 +17,6 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
 
 from ..volume import Volume, VolumeMeta
 from .calcium import CALCIUM_LABELS, render_plaques
@@ -97,7 +96,7 @@ class Rendered:
     tissue: np.ndarray  # uint8 tissue classes
     calcium: np.ndarray  # uint8 CALCIUM_LABELS
     acquisition: Acquisition
-    plaque_peaks: list[float]
+    plaque_peaks: list[float]  # peak HU added by each rendered plaque (smallest first)
     timings: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
@@ -208,11 +207,11 @@ def acquire(phantom, acq: Acquisition, *, seed_seq: np.random.SeedSequence, chun
         contribs = render_plaques([plaques[i] for i in order], x, y, z, thickness=th,
                                   psf_sigma=acq.psf_sigma_mm, motion=acq.motion)
         for (sl, c), i in zip(contribs, order):
+            peaks.append(float(c.max()))
             sub = out[sl].astype(np.float32) + c
             out[sl] = np.rint(np.clip(sub, -1024, 3071)).astype(np.int16)
             lab = CALCIUM_LABELS[plaques[i].kind]
             np.copyto(calc[sl], np.uint8(lab), where=c > 25.0)
-        peaks = []
     tm["calcium"] = clock() - t6
     meta = VolumeMeta(
         modality="CT", kvp=acq.kvp, increment_mm=acq.increment_mm, thickness_mm=th, kernel=acq.kernel,

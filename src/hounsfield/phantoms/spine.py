@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .shapes import Canvas, lut
-from .tissues import O, T, VERSE_NAMES, verse_number
+from .tissues import O, T, verse_number
 
 __all__ = ["Vertebra", "Spine", "layout_spine", "paint_spine"]
 
@@ -82,10 +82,6 @@ class Spine:
         if v is None:
             raise KeyError(name)
         return float(v.centre[2])
-
-    def level_z(self, name: str) -> float:
-        """z of a level, falling back to the nearest existing neighbour (L6/T13 tolerant)."""
-        return self.z_of(name)
 
 
 def _interp(frac: float, table: list[tuple[float, float]]) -> float:
@@ -166,10 +162,9 @@ def layout_spine(params, rng: np.random.Generator, z_s1_top: float, y0: float, x
         u /= np.linalg.norm(u)
         v = np.cross(w, u)
         R = np.stack([u, v, w], axis=1)
-        k = 1.0 if nm != "L5" or params.transitional != "sacralised_L5" else 1.0
         vt = Vertebra(
             name=nm, number=verse_number(nm), centre=c, R=R, height=float(heights[i]),
-            a=_interp(f, _A) * params.width ** 0.3 * s * k, b=_interp(f, _B) * s, disc_below=float(discs[i]),
+            a=_interp(f, _A) * params.width ** 0.3 * s, b=_interp(f, _B) * s, disc_below=float(discs[i]),
             canal=(_interp(f, _CU) * s, _interp(f, _CV) * s), tp_len=_interp(f, _TPL) * s,
             tp_angle=_interp(f, _TPA), sp_len=_interp(f, _SPL) * s, sp_angle=_interp(f, _SPA),
             pedicle_r=(3.5 if nm[0] != "L" else 4.5) * s,
@@ -295,6 +290,3 @@ def paint_spine(cv: Canvas, spine: Spine, params) -> None:
     cv.tube(T.FLUID, O.SPINAL_CANAL, pts, r, into_tissue=lut([T.AIR, T.FAT, T.MUSCLE, T.LUNG, T.SKIN, T.DISC,
                                                               T.BOWEL, T.BLOOD, T.VESSEL_WALL]))
 
-
-def vertebra_names() -> dict[int, str]:
-    return dict(VERSE_NAMES)
