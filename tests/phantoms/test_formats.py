@@ -93,3 +93,16 @@ def test_mip_archive(cac_patient, tmp_path):
     row = d["ydata_L3"][0]
     k_from_row = (ct.shape[2] - 1) - row * (ct.shape[2] - 1) / (f.shape[0] - 1)
     assert abs(k_from_row - k) <= 0.5 + 1e-6
+
+
+def test_calcium_study_converts_with_gated_pairs(cac_patient, tmp_path):
+    """The calcium-study layout is what `hounsfield convert --layout gated-pairs` reads."""
+    from hounsfield.io.convert import convert
+
+    root = tmp_path / "study"
+    write_patient(cac_patient, root / "p1", ("calcium-study",))
+    convert(root, tmp_path / "nii", layout="gated-pairs")
+    g = read(tmp_path / "nii" / "p1" / "p1_gated.nii.gz").to_ras()
+    ng = read(tmp_path / "nii" / "p1" / "p1_non_gated.nii.gz").to_ras()
+    assert np.array_equal(g.array, cac_patient.gated.ct.array)
+    assert np.array_equal(ng.array, cac_patient.non_gated.ct.array)
