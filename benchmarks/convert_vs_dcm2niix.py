@@ -31,11 +31,13 @@ def make_series(folder: Path, slices: int) -> str:
     from hounsfield.io import write_dicom_series
 
     try:  # the realistic chest phantom compresses like real CT
-        from hounsfield.phantoms import chest_ct  # type: ignore[attr-defined]
+        from hounsfield.phantoms import generate_patient
 
-        vol = chest_ct(shape=(512, 512, slices), seed=0)
-        what = "synthetic chest phantom"
-    except Exception:
+        ct = generate_patient(seed=0, index=0, matrix=512, coverage="chest_abdomen", thickness=1.0,
+                              max_slices=slices).non_gated.ct
+        vol = ct if ct.shape[2] == slices else cylinder_ct(shape=(512, 512, slices), spacing=(0.7, 0.7, 1.0))
+        what = f"synthetic chest/abdomen phantom, {vol.shape}"
+    except ImportError:
         vol = cylinder_ct(shape=(512, 512, slices), spacing=(0.7, 0.7, 1.0))
         what = "example cylinder (noise SD 10 HU)"
     write_dicom_series(vol, folder, prefix="IM")

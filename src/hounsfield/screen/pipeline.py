@@ -162,11 +162,13 @@ def _write_outputs(res: ScreenResult, out: Path, report: bool) -> None:
         for name, png in s.figures.items():
             (out / f"{name}.png").write_bytes(png)
             res.files.append(f"{name}.png")
-        for name, vol in s.masks.items():
-            if isinstance(vol, (str, Path)):  # already written (DICOM SEG/SR)
-                res.files.append(Path(vol).name)
-                continue
-            write_nifti(vol, out / name)
+        for name, obj in s.masks.items():
+            if isinstance(obj, bytes):  # a DICOM SEG/SR object, already encoded
+                tmp = out / f"{name}.part"
+                tmp.write_bytes(obj)
+                os.replace(tmp, out / name)
+            else:
+                write_nifti(obj, out / name)
             res.files.append(name)
     if report:
         from ..report.exam import write_exam_html
