@@ -39,6 +39,7 @@ COMMAND_MODULES = [
     "info",
     "batch",
     "phantom",
+    "screen",
 ]
 
 

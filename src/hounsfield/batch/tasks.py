@@ -53,9 +53,36 @@ def _make_convert() -> TaskFn:
     return _convert
 
 
+def _make_screen() -> TaskFn:
+    def run(exam: Exam, out: Path) -> dict[str, Any]:
+        from ..screen import screen
+
+        source = exam.path
+        if exam.prefix:  # G*/SG* files of one folder: link the exam's files into its own folder
+            import os
+            import re
+
+            src = out / "_input"
+            src.mkdir()
+            pat = re.compile(rf"^{exam.prefix}\d*\.dcm$", re.IGNORECASE)
+            for p in Path(exam.path).iterdir():
+                if pat.match(p.name):
+                    os.symlink(p.resolve(), src / p.name)
+            source = str(src)
+        res = screen(source, out, exam_id=exam.id, dicom_outputs=False)
+        if exam.prefix:
+            import shutil
+
+            shutil.rmtree(out / "_input", ignore_errors=True)
+        return res.flat()
+
+    return run
+
+
 #: task name -> factory building the callable once per worker (load models in the factory)
 TASKS: dict[str, Callable[[], TaskFn]] = {
     "convert": _make_convert,
+    "screen": _make_screen,
 }
 
 

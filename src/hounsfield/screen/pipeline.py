@@ -51,13 +51,14 @@ class ScreenResult:
         }
 
     def flat(self) -> dict[str, Any]:
-        """One flat row (scalars) for cohort tables."""
+        """One flat row of scalars for cohort tables (``results.csv``): each section's status and
+        its scalar values (the adapters name them uniquely: ``agatston``, ``L3_slice``...)."""
         row: dict[str, Any] = {"kind": self.kind}
         for s in self.sections:
             row[f"{s.name}_status"] = s.status
             for k, v in s.values.items():
                 if isinstance(v, (int, float, str, bool)) or v is None:
-                    row[k if s.name in ("calcium",) else f"{k}"] = v
+                    row[k] = v
         return row
 
 
