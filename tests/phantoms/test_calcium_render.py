@@ -63,3 +63,11 @@ def test_large_dense_plaque_scores_close_to_its_volume():
     # every counted component of a dense plaque has weight 4 and area x 3 mm = its volume share
     assert 1.1 < sc.agatston / sc.volume_mm3 <= 4 / 3 + 1e-9
     assert abs(MASS_CALIBRATION * p.hu * 1000 - p.density) < 1e-9
+
+
+def test_plaques_outside_the_grid_keep_the_order():
+    """One entry per plaque, None for those off the grid (labels must never shift to a neighbour)."""
+    x, y, z = grid(0.5, 3.0)
+    far = Plaque("aorta", np.array([0.0, 0.0, 500.0]), np.eye(3), np.array([2.0, 1.0, 2.0]), 600.0)
+    out = render_plaques([far, plaque()], x, y, z, thickness=3.0, psf_sigma=0.45, motion=False)
+    assert len(out) == 2 and out[0] is None and out[1] is not None

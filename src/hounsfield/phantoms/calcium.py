@@ -174,8 +174,9 @@ def _weights(coarse: np.ndarray, fine: np.ndarray, h: float, sigma: float, box: 
 
 def render_plaques(plaques: list[Plaque], x: np.ndarray, y: np.ndarray, z: np.ndarray, *, thickness: float,
                    psf_sigma: float, motion: bool, fine: float = 0.2, n_motion: int = 7,
-                   ) -> list[tuple[tuple[slice, slice, slice], np.ndarray]]:
-    """Per plaque, the coarse-grid box and its HU contribution above the vessel wall.
+                   ) -> list[tuple[tuple[slice, slice, slice], np.ndarray] | None]:
+    """Per plaque (same order), the coarse-grid box and its HU contribution above the vessel
+    wall, or None when the plaque does not reach the grid.
 
     ``x, y, z``: voxel-centre coordinates of the output grid (``z`` = slice
     centres). The z profile is a box of ``thickness`` smoothed by a Gaussian
@@ -208,6 +209,7 @@ def render_plaques(plaques: list[Plaque], x: np.ndarray, y: np.ndarray, z: np.nd
         j0, j1 = np.searchsorted(y, lo[1] - reach[1]), np.searchsorted(y, hi[1] + reach[1], "right")
         k0, k1 = np.searchsorted(z, lo[2] - zreach), np.searchsorted(z, hi[2] + zreach, "right")
         if i1 <= i0 or j1 <= j0 or k1 <= k0:
+            out.append(None)
             continue
         cx, cy, cz = x[i0:i1], y[j0:j1], z[k0:k1]
         shifts = [np.zeros(3)] if not np.any(mv) else [mv * f for f in np.linspace(-0.5, 0.5, n_motion)]

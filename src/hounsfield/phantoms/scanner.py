@@ -206,7 +206,10 @@ def acquire(phantom, acq: Acquisition, *, seed_seq: np.random.SeedSequence, chun
         order = sorted(range(len(plaques)), key=lambda i: plaques[i].volume_mm3)
         contribs = render_plaques([plaques[i] for i in order], x, y, z, thickness=th,
                                   psf_sigma=acq.psf_sigma_mm, motion=acq.motion)
-        for (sl, c), i in zip(contribs, order):
+        for item, i in zip(contribs, order):
+            if item is None:  # plaque outside this volume
+                continue
+            sl, c = item
             peaks.append(float(c.max()))
             sub = out[sl].astype(np.float32) + c
             out[sl] = np.rint(np.clip(sub, -1024, 3071)).astype(np.int16)
