@@ -1,0 +1,466 @@
+"""Detect, identify and localise vertebrae in a CT volume (CPU, a few seconds).
+
+The pipeline is anatomical, with a handful of parameters stored in the bundled
+model file (:mod:`hounsfield.vertebrae.model`):
+
+1. The CT is reoriented to RAS and resampled to a 2 mm isotropic grid.
+2. **Spine centreline**: in every axial slice the point of the central,
+   posterior half of the body farthest from non-bone (2-D distance transform
+   of ``HU > bone_hu``) is the spinal column; a running median along z makes a
+   centreline.
+3. **Sacrum anchor**: going up from the pelvis, the top of the sacrum is the
+   highest slice where the bone holding the centreline spreads more than
+   ``sacrum_half_width_mm`` to both sides (alae and sacro-iliac joints);
+   L5 and the vertebrae above are counted from there.
+4. **Intervertebral discs**: the mean HU of a disk around the centreline is
+   detrended and z-scored along z; the disc levels are the extremes of this
+   profile chosen by dynamic programming with vertebra-plus-disc heights of
+   ``min_height_mm``..``max_height_mm`` and smoothly varying spacing. The sign
+   of the disc signal (dark discs in young spines, bright sclerotic endplates
+   in old ones) is taken from the profile at the sacrum's top when the sacrum
+   is seen, else the better-scoring sign.
+5. **Rib anchor**: the lowest vertebra with bone lateral-posterior to it at
+   the distance of the rib angles (``rib_min_mm``..``rib_max_mm``) is T12;
+   used alone when the sacrum is outside the field of view, and as a check
+   when both are seen.
+6. Centroids: the body centre at mid-height between two discs, in-plane
+   position from the centreline moved anteriorly to the middle of the body.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError
+from ..volume import Volume
+from .formats import Centroid, label_name
+
+__all__ = ["Detection", "DEFAULT_PARAMS", "detect_vertebrae", "label_map"]
+
+DEFAULT_PARAMS: dict[str, float] = {
+    "spacing_mm": 2.0,
+    "bone_hu": 100.0,
+    "band_mm": 30.0,
+    "min_height_mm": 18.0,
+    "max_height_mm": 44.0,
+    "spacing_change_weight": 0.08,
+    "disk_radius_mm": 8.0,
+    "detrend_mm": 40.0,
+    "sacrum_hu": 150.0,
+    "sacrum_half_width_mm": 55.0,
+    "rib_hu": 150.0,
+    "rib_min_mm": 45.0,
+    "rib_max_mm": 95.0,
+    "rib_fraction": 0.25,
+    "body_shift_mm": 0.0,
+    "disc_cost": 0.75,
+    "height_prior_weight": 3.0,
+}
+
+
+@dataclass(frozen=True)
+class Detection:
+    """What :func:`detect_vertebrae` found."""
+
+    centroids: list[Centroid]
+    discs_z_mm: list[float]
+    sacrum_top_z_mm: float | None
+    lowest_rib_label: str | None
+    anchor: str
+    grid: Volume = field(repr=False)
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "vertebrae": [c.to_dict() for c in self.centroids],
+            "anchor": self.anchor,
+            "sacrum_top_z_mm": None if self.sacrum_top_z_mm is None else round(self.sacrum_top_z_mm, 1),
+            "lowest_rib": self.lowest_rib_label,
+            "discs_z_mm": [round(z, 1) for z in self.discs_z_mm],
+            **self.info,
+        }
+
+
+def _iso(volume: Volume, sp: float) -> Volume:
+    v = volume.to_ras()
+    spacing = np.asarray(v.spacing)
+    shape = tuple(int(s) for s in np.maximum(np.round(np.asarray(v.shape) * spacing / sp), 1))
+    aff = v.affine.copy()
+    aff[:3, :3] = v.affine[:3, :3] / spacing * sp
+    # keep the outer edge of the field of view where it is
+    aff[:3, 3] = v.world(np.full(3, -0.5)) + aff[:3, :3] @ np.full(3, 0.5)
+    arr = v.array.astype(np.float32, copy=False)
+    return Volume(arr, v.affine, v.meta).resample_to(shape, aff, order=1, fill=-1024.0)
+
+
+def _running_median(x: np.ndarray, valid: np.ndarray, w: int) -> np.ndarray:
+    out = np.full_like(x, np.nan, dtype=np.float64)
+    idx = np.flatnonzero(valid)
+    for k in idx:
+        lo, hi = np.searchsorted(idx, [k - w, k + w + 1])
+        out[k] = np.median(x[idx[lo:hi]])
+    return out
+
+
+def _centreline(a: np.ndarray, p: dict[str, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    from scipy import ndimage
+
+    sp = p["spacing_mm"]
+    body = a > -400
+    nz = a.shape[2]
+    area = body.sum(axis=(0, 1))
+    if not body.any():
+        raise InputError("no body found in the image (nothing above -400 HU)")
+    cx = float(np.argwhere(body[:, :, area > 0.5 * area.max()])[:, 0].mean())
+    g = ndimage.gaussian_filter(a, 0.5)
+    bone = g > p["bone_hu"]
+    xs, ys, score = np.full(nz, np.nan), np.full(nz, np.nan), np.zeros(nz)
+    half = int(p["band_mm"] / sp)
+    x0, x1 = max(int(cx) - half, 0), min(int(cx) + half + 1, a.shape[0])
+    for k in range(nz):
+        bk = body[:, :, k]
+        if bk.sum() < 2000 / sp**2:
+            continue
+        ymid = np.argwhere(bk)[:, 1].mean()
+        y1 = int(min(ymid + 15 / sp, a.shape[1]))
+        sub = bone[x0:x1, :y1, k]
+        if not sub.any():
+            continue
+        e = ndimage.distance_transform_edt(np.pad(sub, 1)) [1:-1, 1:-1] * sp
+        i, j = np.unravel_index(np.argmax(e), e.shape)
+        xs[k], ys[k], score[k] = i + x0, j, e[i, j]
+    valid = score >= 4.0
+    w = int(round(10 / sp))
+    return _running_median(xs, valid, w), _running_median(ys, valid, w), valid, g
+
+
+def _disk_profile(g: np.ndarray, xs: np.ndarray, ys: np.ndarray, valid: np.ndarray, r_mm: float,
+                  sp: float) -> np.ndarray:
+    from scipy import ndimage
+
+    r = max(int(round(r_mm / sp)), 1)
+    off = np.argwhere(np.hypot(*np.mgrid[-r:r + 1, -r:r + 1]) <= r) - r
+    ks = np.flatnonzero(valid)
+    prof = np.full(g.shape[2], np.nan)
+    if ks.size == 0:
+        return prof
+    pi = xs[ks][:, None] + off[None, :, 0]
+    pj = ys[ks][:, None] + off[None, :, 1]
+    pk = np.broadcast_to(ks[:, None], pi.shape)
+    vals = ndimage.map_coordinates(g, [pi.ravel(), pj.ravel(), pk.ravel()], order=1, mode="nearest")
+    prof[ks] = vals.reshape(pi.shape).mean(axis=1)
+    return prof
+
+
+def _sacrum_top(g: np.ndarray, xs: np.ndarray, ys: np.ndarray, valid: np.ndarray, p: dict[str, float]) -> int | None:
+    """Highest slice of the lowest run where the centreline bone spreads wide to both sides."""
+    from scipy import ndimage
+
+    sp = p["spacing_mm"]
+    b = g > p["sacrum_hu"]
+    wide = np.zeros(g.shape[2], bool)
+    need = p["sacrum_half_width_mm"] / sp
+    st = np.ones((3, 3), bool)
+    for k in np.flatnonzero(valid):
+        lab, _ = ndimage.label(ndimage.binary_closing(b[:, :, k], st), st)
+        i, j = int(round(xs[k])), int(round(ys[k]))
+        win = lab[max(i - 3, 0):i + 4, max(j - 3, 0):j + 4]
+        v = win[win > 0]
+        if v.size == 0:
+            continue
+        rows = np.flatnonzero((lab == np.bincount(v).argmax()).any(axis=1))
+        wide[k] = (i - rows.min()) >= need and (rows.max() - i) >= need
+    ks = np.flatnonzero(wide)
+    if ks.size < 3:
+        return None
+    # runs of wide slices; the sacrum is the highest run that starts within the lower part of the spine
+    runs = np.split(ks, np.flatnonzero(np.diff(ks) > int(10 / sp)) + 1)
+    runs = [r for r in runs if len(r) * sp >= 8.0]
+    if not runs:
+        return None
+    vk = np.flatnonzero(valid)
+    # prefer the run closest to the bottom of the valid spine; a sacrum has bone below or is at the edge
+    run = min(runs, key=lambda r: r[0])
+    top = int(run[-1])
+    if top >= vk.max() - int(20 / sp):
+        return None  # wide bone at the very top of the field of view is not a sacrum
+    return top
+
+
+def _zscore_detrended(prof: np.ndarray, valid: np.ndarray, p: dict[str, float]) -> np.ndarray:
+    from scipy import ndimage
+
+    sp = p["spacing_mm"]
+    x = np.where(valid, prof, np.nan)
+    filled = np.copy(x)
+    ks = np.flatnonzero(valid)
+    filled[~valid] = np.interp(np.flatnonzero(~valid), ks, x[ks]) if ks.size else 0.0
+    filled = ndimage.gaussian_filter1d(filled, 1.0)
+    trend = ndimage.uniform_filter1d(filled, max(int(p["detrend_mm"] / sp), 3), mode="nearest")
+    d = filled - trend
+    sd = np.std(d[valid]) if valid.any() else 1.0
+    return d / (sd + 1e-6)
+
+
+def _height_prior(z_above_sacrum_mm: np.ndarray) -> np.ndarray:
+    """Typical vertebra + disc height (mm) at a distance above the top of the sacrum.
+
+    Lumbar segments ~35 mm, decreasing through the thoracic spine to ~20 mm at
+    T1 (adult averages; the DP only uses this as a soft prior).
+    """
+    z = np.asarray(z_above_sacrum_mm, dtype=np.float64)
+    return np.interp(z, [0, 170, 220, 480, 560], [35, 33, 29, 22, 18])
+
+
+def _dp_discs(f: np.ndarray, lo: int, hi: int, start: int | None, p: dict[str, float],
+              prior: np.ndarray | None = None) -> tuple[list[int], float]:
+    """Disc slices maximising sum(f) with spacing in [min, max] and smooth changes.
+
+    The chain starts at ``start`` (fixed) or anywhere in the first period, and
+    ends within one period of ``hi``.
+    """
+    sp = p["spacing_mm"]
+    dmin, dmax = int(np.ceil(p["min_height_mm"] / sp)), int(np.floor(p["max_height_mm"] / sp))
+    lam = p["spacing_change_weight"] * sp
+    n = hi - lo + 1
+    NEG = -1e9
+    # state (k, d): disc at k, previous disc at k - d
+    best = np.full((n, dmax + 1), NEG)
+    back = np.full((n, dmax + 1), -1, dtype=np.int64)
+    start_score = np.full(n, NEG)
+    if start is not None:
+        start_score[start - lo] = f[start]
+    else:
+        start_score[: dmax + 1] = f[lo:lo + dmax + 1] - p["disc_cost"]
+    for k in range(n):
+        for d in range(dmin, dmax + 1):
+            kp = k - d
+            if kp < 0:
+                break
+            cand = start_score[kp]
+            bd = -1
+            row = best[kp]
+            if row.max() > NEG / 2:
+                dd = np.arange(dmax + 1)
+                vals = row - lam * np.abs(dd - d)
+                j = int(np.argmax(vals))
+                if vals[j] > cand:
+                    cand, bd = vals[j], j
+            if cand > NEG / 2:
+                pen = 0.0
+                if prior is not None:
+                    h = prior[lo + k]
+                    pen = p["height_prior_weight"] * ((d * sp - h) / h) ** 2
+                best[k, d] = cand + f[lo + k] - p["disc_cost"] - pen
+                back[k, d] = bd
+    # end: last disc within one max period of the top
+    tail = slice(max(n - dmax, 0), n)
+    sub = best[tail]
+    if sub.max() <= NEG / 2:
+        return ([] if start is None else [start]), 0.0
+    k_rel, d = np.unravel_index(int(np.argmax(sub)), sub.shape)
+    k = int(k_rel) + tail.start
+    total = float(best[k, d])
+    chain = [k]
+    while d > 0:
+        kp = k - d
+        pd = int(back[k, d])
+        chain.append(kp)
+        if pd <= 0:
+            break
+        k, d = kp, pd
+    return sorted(lo + c for c in chain), total
+
+
+def _rib_levels(g: np.ndarray, xs: np.ndarray, ys: np.ndarray, bounds: list[tuple[int, int]],
+                p: dict[str, float]) -> np.ndarray:
+    """Fraction of slices of each vertebra with bone at rib-angle distance on both sides."""
+    sp = p["spacing_mm"]
+    b = g > p["rib_hu"]
+    out = np.zeros(len(bounds))
+    r0, r1 = int(p["rib_min_mm"] / sp), int(p["rib_max_mm"] / sp)
+    back, fwd = int(70 / sp), int(5 / sp)
+    for n, (k0, k1) in enumerate(bounds):
+        hits = []
+        for k in range(k0, k1 + 1):
+            if not np.isfinite(xs[k]):
+                continue
+            i, j = int(round(xs[k])), int(round(ys[k]))
+            jl, jh = max(j - back, 0), j + fwd
+            left = b[max(i - r1, 0):max(i - r0, 0), jl:jh, k].any()
+            right = b[i + r0:i + r1, jl:jh, k].any()
+            hits.append(left and right)
+        out[n] = float(np.mean(hits)) if hits else 0.0
+    return out
+
+
+def _body_centre(g: np.ndarray, i: float, j: float, k: int, p: dict[str, float]) -> tuple[float, float]:
+    """In-plane centre of the vertebral body near centreline point (i, j) of slice k."""
+    from scipy import ndimage
+
+    sp = p["spacing_mm"]
+    r = int(30 / sp)
+    i0, j0 = int(round(i)), int(round(j))
+    lo_i, lo_j = max(i0 - r, 0), max(j0 - r, 0)
+    win = g[lo_i:i0 + r + 1, lo_j:j0 + r + 1, max(k - 1, 0):k + 2].mean(axis=2) > p["bone_hu"]
+    lab, _ = ndimage.label(ndimage.binary_opening(win, np.ones((3, 3), bool)))
+    ci, cj = i0 - lo_i, j0 - lo_j
+    v = lab[max(ci - 2, 0):ci + 3, max(cj - 2, 0):cj + 3]
+    v = v[v > 0]
+    if v.size == 0:
+        return i, j
+    comp = lab == np.bincount(v).argmax()
+    # keep the part anterior of the canal: rows of the component at the centre column
+    cols = np.flatnonzero(comp[max(ci - 2, 0):ci + 3].any(axis=0))
+    if cols.size == 0:
+        return i, j
+    # the body is the anterior-most run of the midline profile
+    runs = np.split(cols, np.flatnonzero(np.diff(cols) > 1) + 1)
+    front = runs[-1]
+    body = comp.copy()
+    body[:, : front[0]] = False
+    pts = np.argwhere(body)
+    if pts.shape[0] < 10:
+        return i, j
+    return float(pts[:, 0].mean() + lo_i), float(pts[:, 1].mean() + lo_j + p["body_shift_mm"] / sp)
+
+
+def detect_vertebrae(volume: Volume, params: dict[str, float] | None = None) -> Detection:
+    """Find, label and localise the vertebrae of a CT volume.
+
+    Parameters
+    ----------
+    volume
+        CT in HU, any orientation.
+    params
+        Overrides of :data:`DEFAULT_PARAMS` (the bundled model's parameters
+        are used by :func:`hounsfield.vertebrae.model.load_default`).
+
+    Returns
+    -------
+    Detection
+        Centroids of the vertebral bodies in the world RAS+ frame, head to tail.
+    """
+    p = {**DEFAULT_PARAMS, **(params or {})}
+    sp = p["spacing_mm"]
+    iso = _iso(volume, sp)
+    a = iso.array.astype(np.float32, copy=False)
+    xs, ys, valid, g = _centreline(a, p)
+    if valid.sum() * sp < 30:
+        raise InputError("no spine found: fewer than 30 mm of the image show a vertebral column")
+    vk = np.flatnonzero(valid)
+    lo, hi = int(vk.min()), int(vk.max())
+    # fill gaps of the centreline by interpolation
+    for arr in (xs, ys):
+        arr[lo:hi + 1] = np.interp(np.arange(lo, hi + 1), vk, arr[vk])
+    valid[lo:hi + 1] = True
+    prof = _disk_profile(g, xs, ys, valid, p["disk_radius_mm"], sp)
+    f = _zscore_detrended(prof, valid, p)
+
+    top = _sacrum_top(g, xs, ys, valid, p)
+    info: dict[str, Any] = {}
+    if top is not None:
+        sign = 1.0 if f[max(top - 1, lo):top + 2].mean() >= 0 else -1.0
+        prior = _height_prior((np.arange(len(f)) - top) * sp)
+        discs, _ = _dp_discs(sign * f, top, hi, top, p, prior)
+        info["disc_polarity"] = "bright" if sign > 0 else "dark"
+    else:
+        best = None
+        for sign in (1.0, -1.0):
+            d, s = _dp_discs(sign * f, lo, hi, None, p)
+            if best is None or s > best[1]:
+                best = (d, s, sign)
+        assert best is not None
+        discs = best[0]
+        info["disc_polarity"] = "bright" if best[2] > 0 else "dark"
+
+    # vertebra slabs between discs (+ partial ones at the ends of the field of view)
+    bounds: list[tuple[int, int]] = []
+    for k0, k1 in zip(discs[:-1], discs[1:]):
+        bounds.append((k0, k1))
+    heights = np.diff(discs) if len(discs) > 1 else np.array([int(30 / sp)])
+    typical = int(np.median(heights[-3:])) if len(heights) else int(30 / sp)
+    partial_top = discs and hi - discs[-1] >= int(10 / sp)
+    if partial_top:
+        bounds.append((discs[-1], min(hi, discs[-1] + typical)))
+    partial_bottom = top is None and discs and discs[0] - lo >= int(10 / sp)
+    if partial_bottom:
+        bounds.insert(0, (max(lo, discs[0] - typical), discs[0]))
+
+    ribs = _rib_levels(g, xs, ys, bounds, p)
+    # labels from tail (index 0) to head
+    n = len(bounds)
+    labels: list[int] | None = None
+    lowest_rib = None
+    anchor = "none"
+    rib_idx = None
+    min_rib_k = top + int(70 / sp) if top is not None else lo
+    cand = [m for m in range(n) if ribs[m] >= p["rib_fraction"] and bounds[m][0] >= min_rib_k]
+    if cand:
+        rib_idx = min(cand)
+    if top is not None:
+        anchor = "sacrum"
+        # bounds[0] is L5 (above the sacrum's top)
+        labels = [24 - m for m in range(n)]
+    elif rib_idx is not None:
+        anchor = "ribs"
+        labels = [19 + (rib_idx - m) if m < rib_idx else 19 - (m - rib_idx) for m in range(n)]
+        labels = [lab if lab <= 19 else 19 + (lab - 19) for lab in labels]
+    else:
+        anchor = "none (lowest vertebra assumed L5)"
+        labels = [24 - m for m in range(n)]
+    if rib_idx is not None:
+        lowest_rib = label_name(labels[rib_idx]) if 1 <= labels[rib_idx] <= 25 else None
+    info["rib_scores"] = [round(float(r), 2) for r in ribs]
+
+    cents: list[Centroid] = []
+    conf_base = {"sacrum": 0.95, "ribs": 0.85}.get(anchor, 0.3)
+    if top is not None:
+        h = discs[1] - discs[0] if len(discs) > 1 else int(30 / sp)
+        k_s1 = top - 0.5 * h * 0.85
+        i, j = _body_centre(g, float(np.interp(k_s1, np.arange(len(xs)), np.nan_to_num(xs))),
+                            float(np.interp(k_s1, np.arange(len(ys)), np.nan_to_num(ys))), int(round(k_s1)), p)
+        cents.append(Centroid(26, tuple(float(v) for v in iso.world([i, j, k_s1])), conf_base))  # type: ignore[arg-type]
+    for m, ((k0, k1), lab) in enumerate(zip(bounds, labels)):
+        if lab < 1 or lab > 25:
+            continue
+        kc = 0.5 * (k0 + k1)
+        kk = int(round(kc))
+        i, j = _body_centre(g, xs[kk], ys[kk], kk, p)
+        part = (partial_top and m == n - 1) or (partial_bottom and m == 0)
+        conf = conf_base * (0.6 if part else 1.0)
+        cents.append(Centroid(int(lab), tuple(float(v) for v in iso.world([i, j, kc])), conf))  # type: ignore[arg-type]
+    cents.sort(key=lambda c: -c.xyz[2])
+    zs = [float(iso.world([0, 0, k])[2]) for k in discs]
+    return Detection(cents, zs, None if top is None else float(iso.world([0, 0, top + 0.5])[2]),
+                     lowest_rib, anchor, iso, info)
+
+
+def label_map(detection: Detection, like: Volume, bone_hu: float = 150.0, radius_mm: float = 45.0) -> Volume:
+    """A VerSe-numbered label map on ``like``'s grid: bone voxels near the centreline, by vertebra slab.
+
+    Approximate: each vertebra is the bone within ``radius_mm`` of its body
+    centre between the planes half-way to its neighbours.
+    """
+    iso = detection.grid
+    a = iso.array
+    out = np.zeros(a.shape, np.uint8)
+    cents = sorted(detection.centroids, key=lambda c: c.xyz[2])
+    if not cents:
+        return like.with_array(np.zeros(like.shape, np.uint8))
+    ks = np.array([iso.voxel(c.xyz)[2] for c in cents])
+    edges = np.r_[ks[0] - (ks[1] - ks[0]) / 2 if len(ks) > 1 else ks[0] - 8, (ks[:-1] + ks[1:]) / 2,
+                  ks[-1] + (ks[-1] - ks[-2]) / 2 if len(ks) > 1 else ks[-1] + 8]
+    sp = iso.spacing[0]
+    ii, jj = np.mgrid[0:a.shape[0], 0:a.shape[1]]
+    r = radius_mm / sp
+    for c, k0, k1 in zip(cents, edges[:-1], edges[1:]):
+        ci, cj, _ = iso.voxel(c.xyz)
+        near = ((ii - ci) ** 2 + ((jj - cj) * 0.8) ** 2) <= r * r
+        for k in range(max(int(np.ceil(k0)), 0), min(int(np.ceil(k1)), a.shape[2])):
+            sl = out[:, :, k]
+            sl[near & (a[:, :, k] > bone_hu) & (sl == 0)] = c.label
+    return Volume(out, iso.affine, like.meta).resample_like(like, order=0)
