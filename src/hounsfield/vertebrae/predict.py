@@ -10,15 +10,16 @@ model file (:mod:`hounsfield.vertebrae.model`):
    centreline.
 3. **Sacrum anchor**: going up from the pelvis, the top of the sacrum is the
    highest slice where the bone holding the centreline spreads more than
-   ``sacrum_half_width_mm`` to both sides (alae and sacro-iliac joints);
+   ``sacrum_half_width_mm`` to both sides (alae and sacro-iliac joints) and is
+   no lung lies beside the spine (which rules out ribs);
    L5 and the vertebrae above are counted from there.
 4. **Intervertebral discs**: the mean HU of a disk around the centreline is
    detrended and z-scored along z; the disc levels are the extremes of this
    profile chosen by dynamic programming with vertebra-plus-disc heights of
-   ``min_height_mm``..``max_height_mm`` and smoothly varying spacing. The sign
-   of the disc signal (dark discs in young spines, bright sclerotic endplates
-   in old ones) is taken from the profile at the sacrum's top when the sacrum
-   is seen, else the better-scoring sign.
+   ``min_height_mm``..``max_height_mm`` and smoothly varying spacing. The disc
+   evidence is the local energy of the profile's slope, so it does not depend
+   on whether discs are darker (young spines) or brighter (sclerotic endplates)
+   than the bodies.
 5. **Rib anchor**: the lowest vertebra with bone lateral-posterior to it at
    the distance of the rib angles (``rib_min_mm``..``rib_max_mm``) is T12;
    used alone when the sacrum is outside the field of view, and as a check
@@ -38,7 +39,7 @@ from ..errors import InputError
 from ..volume import Volume
 from .formats import Centroid, label_name
 
-__all__ = ["Detection", "DEFAULT_PARAMS", "detect_vertebrae", "label_map"]
+__all__ = ["Detection", "DEFAULT_PARAMS", "Prepared", "detect_vertebrae", "finish_detection", "label_map", "prepare"]
 
 DEFAULT_PARAMS: dict[str, float] = {
     "spacing_mm": 2.0,
@@ -54,9 +55,10 @@ DEFAULT_PARAMS: dict[str, float] = {
     "rib_hu": 150.0,
     "rib_min_mm": 45.0,
     "rib_max_mm": 95.0,
-    "rib_fraction": 0.25,
+    "rib_fraction": 0.7,
     "body_shift_mm": 0.0,
     "disc_cost": 0.75,
+    "disc_sigma_mm": 3.0,
     "height_prior_weight": 3.0,
 }
 
@@ -164,9 +166,15 @@ def _sacrum_top(g: np.ndarray, xs: np.ndarray, ys: np.ndarray, valid: np.ndarray
     wide = np.zeros(g.shape[2], bool)
     need = p["sacrum_half_width_mm"] / sp
     st = np.ones((3, 3), bool)
+    lung0, lung1 = int(30 / sp), int(80 / sp)
     for k in np.flatnonzero(valid):
-        lab, _ = ndimage.label(ndimage.binary_closing(b[:, :, k], st), st)
         i, j = int(round(xs[k])), int(round(ys[k]))
+        jl, jh = max(j - int(30 / sp), 0), j + int(30 / sp) + 1
+        boxes = np.concatenate([g[max(i - lung1, 0):max(i - lung0, 0), jl:jh, k].ravel(),
+                                g[i + lung0:i + lung1, jl:jh, k].ravel()])
+        if boxes.size and (boxes < -400).mean() > 0.05:
+            continue  # lung beside the spine: thorax, the wide bone there is ribs
+        lab, _ = ndimage.label(ndimage.binary_closing(b[:, :, k], st), st)
         win = lab[max(i - 3, 0):i + 4, max(j - 3, 0):j + 4]
         v = win[win > 0]
         if v.size == 0:
@@ -178,7 +186,7 @@ def _sacrum_top(g: np.ndarray, xs: np.ndarray, ys: np.ndarray, valid: np.ndarray
         return None
     # runs of wide slices; the sacrum is the highest run that starts within the lower part of the spine
     runs = np.split(ks, np.flatnonzero(np.diff(ks) > int(10 / sp)) + 1)
-    runs = [r for r in runs if len(r) * sp >= 8.0]
+    runs = [r for r in runs if len(r) * sp >= 16.0]
     if not runs:
         return None
     vk = np.flatnonzero(valid)
@@ -190,19 +198,29 @@ def _sacrum_top(g: np.ndarray, xs: np.ndarray, ys: np.ndarray, valid: np.ndarray
     return top
 
 
-def _zscore_detrended(prof: np.ndarray, valid: np.ndarray, p: dict[str, float]) -> np.ndarray:
+def _disc_feature(prof: np.ndarray, valid: np.ndarray, p: dict[str, float]) -> np.ndarray:
+    """Disc evidence along z: local energy of the HU profile's slope, detrended and z-scored.
+
+    Vertebral bodies are flat stretches of the profile (cancellous bone);
+    a disc is a sharp change - bright endplates around a darker disc in young
+    spines, a bright sclerotic endplate-disc complex in old ones - so the
+    smoothed absolute slope peaks at discs whatever their brightness.
+    """
     from scipy import ndimage
 
     sp = p["spacing_mm"]
-    x = np.where(valid, prof, np.nan)
-    filled = np.copy(x)
     ks = np.flatnonzero(valid)
-    filled[~valid] = np.interp(np.flatnonzero(~valid), ks, x[ks]) if ks.size else 0.0
-    filled = ndimage.gaussian_filter1d(filled, 1.0)
-    trend = ndimage.uniform_filter1d(filled, max(int(p["detrend_mm"] / sp), 3), mode="nearest")
-    d = filled - trend
+    x = np.copy(prof)
+    if ks.size:
+        x[~valid] = np.interp(np.flatnonzero(~valid), ks, prof[ks])
+    x = ndimage.gaussian_filter1d(x, 1.0 / sp)
+    e = ndimage.gaussian_filter1d(np.abs(np.gradient(x)), p["disc_sigma_mm"] / sp)
+    trend = ndimage.uniform_filter1d(e, max(int(p["detrend_mm"] / sp), 3), mode="nearest")
+    d = e - trend
     sd = np.std(d[valid]) if valid.any() else 1.0
-    return d / (sd + 1e-6)
+    out = d / (sd + 1e-6)
+    out[~valid] = 0.0
+    return out
 
 
 def _height_prior(z_above_sacrum_mm: np.ndarray) -> np.ndarray:
@@ -298,34 +316,36 @@ def _rib_levels(g: np.ndarray, xs: np.ndarray, ys: np.ndarray, bounds: list[tupl
 
 
 def _body_centre(g: np.ndarray, i: float, j: float, k: int, p: dict[str, float]) -> tuple[float, float]:
-    """In-plane centre of the vertebral body near centreline point (i, j) of slice k."""
+    """In-plane centre of the vertebral body near centreline point (i, j) of slice k.
+
+    On the mid-sagittal line through (i, j) the body is the anterior-most run of
+    bone at least 12 mm long; its AP middle is the centre's y, and the
+    centroid of the bone in those rows (within 25 mm of the midline) its x.
+    """
     from scipy import ndimage
 
     sp = p["spacing_mm"]
-    r = int(30 / sp)
+    r = int(45 / sp)
     i0, j0 = int(round(i)), int(round(j))
     lo_i, lo_j = max(i0 - r, 0), max(j0 - r, 0)
     win = g[lo_i:i0 + r + 1, lo_j:j0 + r + 1, max(k - 1, 0):k + 2].mean(axis=2) > p["bone_hu"]
-    lab, _ = ndimage.label(ndimage.binary_opening(win, np.ones((3, 3), bool)))
-    ci, cj = i0 - lo_i, j0 - lo_j
-    v = lab[max(ci - 2, 0):ci + 3, max(cj - 2, 0):cj + 3]
-    v = v[v > 0]
-    if v.size == 0:
+    win = ndimage.binary_closing(win, np.ones((3, 3), bool), border_value=0)
+    ci = i0 - lo_i
+    w = max(int(3 / sp), 1)
+    occ = win[max(ci - w, 0):ci + w + 1].mean(axis=0) > 0.5
+    ys = np.flatnonzero(occ)
+    if ys.size == 0:
         return i, j
-    comp = lab == np.bincount(v).argmax()
-    # keep the part anterior of the canal: rows of the component at the centre column
-    cols = np.flatnonzero(comp[max(ci - 2, 0):ci + 3].any(axis=0))
-    if cols.size == 0:
+    runs = [rr for rr in np.split(ys, np.flatnonzero(np.diff(ys) > 1) + 1) if len(rr) * sp >= 12.0]
+    if not runs:
         return i, j
-    # the body is the anterior-most run of the midline profile
-    runs = np.split(cols, np.flatnonzero(np.diff(cols) > 1) + 1)
-    front = runs[-1]
-    body = comp.copy()
-    body[:, : front[0]] = False
-    pts = np.argwhere(body)
-    if pts.shape[0] < 10:
-        return i, j
-    return float(pts[:, 0].mean() + lo_i), float(pts[:, 1].mean() + lo_j + p["body_shift_mm"] / sp)
+    run = runs[-1]
+    band = int(25 / sp)
+    rows = win[max(ci - band, 0):ci + band + 1, run[0]:run[-1] + 1]
+    xi = np.flatnonzero(rows.any(axis=1))
+    xc = float(np.argwhere(rows)[:, 0].mean()) + max(ci - band, 0) if xi.size else float(ci)
+    yc = 0.5 * (run[0] + run[-1])
+    return xc + lo_i, yc + lo_j + p["body_shift_mm"] / sp
 
 
 def detect_vertebrae(volume: Volume, params: dict[str, float] | None = None) -> Detection:
@@ -345,6 +365,27 @@ def detect_vertebrae(volume: Volume, params: dict[str, float] | None = None) -> 
         Centroids of the vertebral bodies in the world RAS+ frame, head to tail.
     """
     p = {**DEFAULT_PARAMS, **(params or {})}
+    return finish_detection(prepare(volume, p), p)
+
+
+@dataclass
+class Prepared:
+    """The parameter-light first half of the pipeline (grid, centreline, profile, sacrum), cached by training."""
+
+    iso: Volume
+    g: np.ndarray
+    xs: np.ndarray
+    ys: np.ndarray
+    valid: np.ndarray
+    prof: np.ndarray
+    top: int | None
+    lo: int
+    hi: int
+
+
+def prepare(volume: Volume, params: dict[str, float] | None = None) -> Prepared:
+    """Resample, find the centreline, the HU profile along it and the sacrum's top."""
+    p = {**DEFAULT_PARAMS, **(params or {})}
     sp = p["spacing_mm"]
     iso = _iso(volume, sp)
     a = iso.array.astype(np.float32, copy=False)
@@ -358,24 +399,23 @@ def detect_vertebrae(volume: Volume, params: dict[str, float] | None = None) -> 
         arr[lo:hi + 1] = np.interp(np.arange(lo, hi + 1), vk, arr[vk])
     valid[lo:hi + 1] = True
     prof = _disk_profile(g, xs, ys, valid, p["disk_radius_mm"], sp)
-    f = _zscore_detrended(prof, valid, p)
-
     top = _sacrum_top(g, xs, ys, valid, p)
+    return Prepared(iso, g, xs, ys, valid, prof, top, lo, hi)
+
+
+def finish_detection(prep: Prepared, params: dict[str, float] | None = None) -> Detection:
+    """Discs, anchors, labels and centroids from a :class:`Prepared` scan."""
+    p = {**DEFAULT_PARAMS, **(params or {})}
+    sp = p["spacing_mm"]
+    iso, g, xs, ys, valid, prof, top, lo, hi = (prep.iso, prep.g, prep.xs, prep.ys, prep.valid, prep.prof,
+                                                prep.top, prep.lo, prep.hi)
+    f = _disc_feature(prof, valid, p)
     info: dict[str, Any] = {}
     if top is not None:
-        sign = 1.0 if f[max(top - 1, lo):top + 2].mean() >= 0 else -1.0
         prior = _height_prior((np.arange(len(f)) - top) * sp)
-        discs, _ = _dp_discs(sign * f, top, hi, top, p, prior)
-        info["disc_polarity"] = "bright" if sign > 0 else "dark"
+        discs, _ = _dp_discs(f, top, hi, top, p, prior)
     else:
-        best = None
-        for sign in (1.0, -1.0):
-            d, s = _dp_discs(sign * f, lo, hi, None, p)
-            if best is None or s > best[1]:
-                best = (d, s, sign)
-        assert best is not None
-        discs = best[0]
-        info["disc_polarity"] = "bright" if best[2] > 0 else "dark"
+        discs, _ = _dp_discs(f, lo, hi, None, p)
 
     # vertebra slabs between discs (+ partial ones at the ends of the field of view)
     bounds: list[tuple[int, int]] = []
@@ -407,17 +447,20 @@ def detect_vertebrae(volume: Volume, params: dict[str, float] | None = None) -> 
         labels = [24 - m for m in range(n)]
     elif rib_idx is not None:
         anchor = "ribs"
-        labels = [19 + (rib_idx - m) if m < rib_idx else 19 - (m - rib_idx) for m in range(n)]
-        labels = [lab if lab <= 19 else 19 + (lab - 19) for lab in labels]
+        labels = [19 - (m - rib_idx) for m in range(n)]
     else:
         anchor = "none (lowest vertebra assumed L5)"
         labels = [24 - m for m in range(n)]
     if rib_idx is not None:
         lowest_rib = label_name(labels[rib_idx]) if 1 <= labels[rib_idx] <= 25 else None
+        if anchor == "sacrum" and labels[rib_idx] != 19:
+            info["anchor_conflict"] = f"the lowest rib-bearing vertebra counts as {lowest_rib} from the sacrum"
     info["rib_scores"] = [round(float(r), 2) for r in ribs]
 
     cents: list[Centroid] = []
     conf_base = {"sacrum": 0.95, "ribs": 0.85}.get(anchor, 0.3)
+    if "anchor_conflict" in info:
+        conf_base = 0.6
     if top is not None:
         h = discs[1] - discs[0] if len(discs) > 1 else int(30 / sp)
         k_s1 = top - 0.5 * h * 0.85
