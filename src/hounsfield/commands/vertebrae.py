@@ -60,6 +60,7 @@ def train_vertebrae(
 ) -> None:
     """Fit the vertebra detector's parameters to annotated scans and register the model."""
     import datetime
+    import shlex
     import sys
 
     from ..models.registry import register_model
@@ -76,7 +77,8 @@ def train_vertebrae(
     (output / f"{name.replace('-', '_')}.config.json").write_text(json.dumps(config, indent=1) + "\n")
     m = fit["metrics"]
     register_model(output, weights, name=name, task="vertebrae", trained_on=trained_on or f"{data} ({len(fit['cases'])} scans)",
-                   command="hounsfield " + " ".join(sys.argv[1:]) if sys.argv[1:2] == ["train"] else f"hounsfield train vertebrae {data} -o {output} --seed {seed}",
+                   command="hounsfield " + shlex.join(sys.argv[1:]) if "train" in sys.argv[1:3]
+                   else f"hounsfield train vertebrae {shlex.quote(str(data))} -o {shlex.quote(str(output))} --seed {seed}",
                    input={"spacing_mm": fit["params"]["spacing_mm"], "units": "HU"}, config=config,
                    metrics={"training": {k: m[k] for k in ("identification_rate", "mean_error_mm", "median_error_mm", "n_vertebrae")}},
                    created=datetime.date.today().isoformat())

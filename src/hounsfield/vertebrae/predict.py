@@ -441,24 +441,59 @@ def finish_detection(prep: Prepared, params: dict[str, float] | None = None) -> 
     cand = [m for m in range(n) if ribs[m] >= p["rib_fraction"] and bounds[m][0] >= min_rib_k]
     if cand:
         rib_idx = min(cand)
+    sacral_label = 26
     if top is not None:
         anchor = "sacrum"
         # bounds[0] is L5 (above the sacrum's top)
         labels = [24 - m for m in range(n)]
+        if rib_idx == 6:  # six free lumbar vertebrae between the lowest rib and the sacrum: L6
+            anchor = "sacrum + ribs (L6)"
+            labels = [25 - m for m in range(n)]
+        elif rib_idx == 4:  # four: L5 is fused with the sacrum (sacralised L5)
+            anchor = "sacrum + ribs (sacralised L5)"
+            labels = [23 - m for m in range(n)]
+            sacral_label = 24
+        elif rib_idx == 5:
+            anchor = "sacrum + ribs"
     elif rib_idx is not None:
         anchor = "ribs"
         labels = [19 - (m - rib_idx) for m in range(n)]
     else:
         anchor = "none (lowest vertebra assumed L5)"
         labels = [24 - m for m in range(n)]
+    # top anchor: T1 is the highest rib-bearing vertebra under a rib-free one (C7), when 12 or 13
+    # rib-bearing vertebrae run down from it to the lowest rib; 13 means a T13
     if rib_idx is not None:
-        lowest_rib = label_name(labels[rib_idx]) if 1 <= labels[rib_idx] <= 25 else None
-        if anchor == "sacrum" and labels[rib_idx] != 19:
+        rf = p["rib_fraction"]
+        m = rib_idx
+        while m + 1 < n and ribs[m + 1] >= rf:
+            m += 1
+        above_full = m + 1 < n
+        n_t = m - rib_idx + 1
+        if above_full and ribs[m + 1] < 0.5 and n_t in (12, 13):
+            def from_t1(q: int) -> int:
+                pos = m - q  # 0 = T1
+                if pos < 0:
+                    return 7 + pos + 1  # C7, C6, ...
+                if pos <= 11:
+                    return 8 + pos
+                if n_t == 13 and pos == 12:
+                    return 28
+                return 20 + pos - n_t
+            top_labels = [from_t1(q) for q in range(n)]
+            if top is None or top_labels[0] in (24, 25) or n_t == 13:
+                labels = top_labels
+                anchor = ("sacrum + " if top is not None else "") + "ribs from T1" + (" (T13)" if n_t == 13 else "")
+                if top is not None and labels[0] == 25:
+                    anchor += " (L6)"
+    if rib_idx is not None:
+        lowest_rib = label_name(labels[rib_idx]) if 1 <= labels[rib_idx] <= 28 else None
+        if anchor == "sacrum":
             info["anchor_conflict"] = f"the lowest rib-bearing vertebra counts as {lowest_rib} from the sacrum"
     info["rib_scores"] = [round(float(r), 2) for r in ribs]
 
     cents: list[Centroid] = []
-    conf_base = {"sacrum": 0.95, "ribs": 0.85}.get(anchor, 0.3)
+    conf_base = 0.95 if anchor.startswith("sacrum") else 0.85 if anchor.startswith("ribs") else 0.3
     if "anchor_conflict" in info:
         conf_base = 0.6
     if top is not None:
@@ -466,9 +501,9 @@ def finish_detection(prep: Prepared, params: dict[str, float] | None = None) -> 
         k_s1 = top - 0.5 * h * 0.85
         i, j = _body_centre(g, float(np.interp(k_s1, np.arange(len(xs)), np.nan_to_num(xs))),
                             float(np.interp(k_s1, np.arange(len(ys)), np.nan_to_num(ys))), int(round(k_s1)), p)
-        cents.append(Centroid(26, tuple(float(v) for v in iso.world([i, j, k_s1])), conf_base))  # type: ignore[arg-type]
+        cents.append(Centroid(sacral_label, tuple(float(v) for v in iso.world([i, j, k_s1])), conf_base))  # type: ignore[arg-type]
     for m, ((k0, k1), lab) in enumerate(zip(bounds, labels)):
-        if lab < 1 or lab > 25:
+        if lab < 1 or (lab > 25 and lab != 28):
             continue
         kc = 0.5 * (k0 + k1)
         kk = int(round(kc))

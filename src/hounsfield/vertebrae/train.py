@@ -82,6 +82,9 @@ def find_cases(folder: str | os.PathLike) -> list[Case]:
                 img = p.parent / (cid + ext)
                 if img.exists():
                     cases[cid] = Case(cid, img, p, "lml")
+    # a phantom folder also holds its VerSe-layout copy: count each patient once
+    phantom_dirs = {c.image.parent for c in cases.values() if c.kind == "phantom"}
+    cases = {k: c for k, c in cases.items() if c.kind == "phantom" or c.image.parent not in phantom_dirs}
     if not cases:
         raise InputError(f"{folder}: no annotated scans (CASE_ct.nii.gz + CASE_seg-subreg_ctd.json, "
                          "CASE.nii.gz + CASE.lml, or phantom folders with truth.json)")
