@@ -51,8 +51,8 @@ def test_real_abdomen_without_sacrum_uses_ribs(abdomen):
     """Partial field of view: cut below L4 so no sacrum; T12's rib anchors the labels."""
     ct, ref = abdomen
     k0 = 60  # 3-mm slices: z >= 274 mm, the top of L4 and above
-    cut = ct.with_array(ct.array[:, :, k0:].copy())
-    cut = type(ct)(cut.array, ct.affine @ np.array([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, k0], [0, 0, 0, 1.0]]), ct.meta)
+    shift = np.array([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, k0], [0, 0, 0, 1.0]])
+    cut = type(ct)(ct.array[:, :, k0:].copy(), ct.affine @ shift, ct.meta)
     det = load_model().detect(cut)
     assert det.anchor == "ribs"
     assert det.lowest_rib_label == "T12"

@@ -177,9 +177,12 @@ def load_case_dir(folder: str | os.PathLike, role: str) -> dict[str, list[Centro
     for p in files:
         if p.name.endswith(("_seg-vert_msk.nii.gz", "_seg-vert_msk.nii", "_ct.nii.gz", "_ct.nii")):
             grids.setdefault(_case_id(p), p)
+    phantom_dirs = set()
     for p in files:
         if p.name == "truth.json":
             out[p.parent.name] = _phantom_truth(p)
+            phantom_dirs.add(p.parent)
+    files = [p for p in files if p.parent not in phantom_dirs or p.name == "truth.json"]
     for p in files:
         cid = _case_id(p)
         if cid in out or p.name == "truth.json" or p.name.endswith((".tmp", ".part")):

@@ -470,6 +470,10 @@ def finish_detection(prep: Prepared, params: dict[str, float] | None = None) -> 
             m += 1
         above_full = m + 1 < n
         n_t = m - rib_idx + 1
+        # a vertebra cut by the bottom of the field of view may carry a rib we cannot see
+        unsure_below = bool(partial_bottom) and rib_idx == 1
+        if unsure_below and n_t == 11:
+            rib_idx, n_t = 0, 12
         if above_full and ribs[m + 1] < 0.5 and n_t in (12, 13):
             def from_t1(q: int) -> int:
                 pos = m - q  # 0 = T1

@@ -12,8 +12,9 @@ Data layouts understood by :func:`find_cases`:
 
 Training is a deterministic grid search over the parameters that decide
 where discs are placed (disc evidence scale, per-disc cost, strength of the
-height prior), scored by identification rate then mean localisation error,
-followed by a least-squares fit of the anterior offset of the body centre.
+height prior) and which vertebrae count as rib-bearing, scored by
+identification rate then mean localisation error, followed by a
+least-squares fit of the anterior offset of the body centre.
 The expensive first half of the pipeline is computed once per scan.
 """
 
@@ -42,6 +43,7 @@ GRID: dict[str, list[float]] = {
     "disc_sigma_mm": [2.0, 3.0, 4.0],
     "disc_cost": [0.5, 0.75, 1.0],
     "height_prior_weight": [1.0, 3.0, 6.0],
+    "rib_fraction": [0.6, 0.7, 0.8],
 }
 
 
