@@ -57,6 +57,7 @@ DEFAULT_PARAMS: dict[str, float] = {
     "rib_max_mm": 95.0,
     "rib_fraction": 0.7,
     "body_shift_mm": 0.0,
+    "body_hu": 100.0,
     "disc_cost": 0.75,
     "disc_sigma_mm": 3.0,
     "height_prior_weight": 3.0,
@@ -328,7 +329,7 @@ def _body_centre(g: np.ndarray, i: float, j: float, k: int, p: dict[str, float])
     r = int(45 / sp)
     i0, j0 = int(round(i)), int(round(j))
     lo_i, lo_j = max(i0 - r, 0), max(j0 - r, 0)
-    win = g[lo_i:i0 + r + 1, lo_j:j0 + r + 1, max(k - 1, 0):k + 2].mean(axis=2) > p["bone_hu"]
+    win = g[lo_i:i0 + r + 1, lo_j:j0 + r + 1, max(k - 1, 0):k + 2].mean(axis=2) > p["body_hu"]
     win = ndimage.binary_closing(win, np.ones((3, 3), bool), border_value=0)
     ci = i0 - lo_i
     w = max(int(3 / sp), 1)
