@@ -102,17 +102,26 @@ def sample_plaques(params, heart, rng: np.random.Generator) -> list[Plaque]:
     n = int(np.clip(round(1 + 1.3 * np.log2(1 + burden / 12) + rng.normal(0, 0.8)), 1, 32))
     arts = rng.choice(["LM", "LAD", "LCX", "RCA"], size=n, p=[0.1, 0.45, 0.18, 0.27])
     shares = rng.dirichlet(np.full(n, 1.5)) * burden
-    out = []
+    out: list[Plaque] = []
+    placed: dict[str, list[tuple[float, float]]] = {}  # artery -> (arc position mm, half length)
     for art, share in zip(arts, shares):
         pts = heart.centrelines[art]
-        s = float(rng.beta(1.2, 2.6)) if art != "LM" else float(rng.uniform(0.1, 0.9))
-        c, t, i = _at(pts, s)
-        t, nrm, b = _frame(t, rng)
-        vr = float(heart.vessel_r[art][i])
+        length = float(np.linalg.norm(np.diff(pts, axis=0), axis=1).sum())
         vol = float(np.clip(share * rng.lognormal(0, 0.35) * 0.9, 0.08, 520))
         shape = np.array([1.7, 0.65, 1.0]) * rng.lognormal(0, 0.15, 3)
         k = (vol / (4 / 3 * np.pi * np.prod(shape))) ** (1 / 3)
         radii = np.clip(shape * k, 0.25, 5.0)
+        # plaques of one artery never overlap (their physical volumes add up exactly)
+        for _ in range(40):
+            s = float(rng.beta(1.2, 2.6)) if art != "LM" else float(rng.uniform(0.1, 0.9))
+            if all(abs(s * length - q) > radii[0] + h + 0.8 for q, h in placed.get(art, [])):
+                break
+        else:
+            continue
+        placed.setdefault(art, []).append((s * length, float(radii[0])))
+        c, t, i = _at(pts, s)
+        t, nrm, b = _frame(t, rng)
+        vr = float(heart.vessel_r[art][i])
         dens = float(np.clip(rng.normal(300 + 140 * np.log10(1 + vol), 90), 140, 1050))
         centre = c + nrm * (vr * 0.6)
         amp = _MOTION[art] * rng.uniform(0.6, 1.4)
@@ -165,8 +174,9 @@ def _weights(coarse: np.ndarray, fine: np.ndarray, h: float, sigma: float, box: 
 
 def render_plaques(plaques: list[Plaque], x: np.ndarray, y: np.ndarray, z: np.ndarray, *, thickness: float,
                    psf_sigma: float, motion: bool, fine: float = 0.2, n_motion: int = 7,
-                   ) -> list[tuple[tuple[slice, slice, slice], np.ndarray]]:
-    """Per plaque, the coarse-grid box and its HU contribution above the vessel wall.
+                   ) -> list[tuple[tuple[slice, slice, slice], np.ndarray] | None]:
+    """Per plaque (same order), the coarse-grid box and its HU contribution above the vessel
+    wall, or None when the plaque does not reach the grid.
 
     ``x, y, z``: voxel-centre coordinates of the output grid (``z`` = slice
     centres). The z profile is a box of ``thickness`` smoothed by a Gaussian
@@ -199,6 +209,7 @@ def render_plaques(plaques: list[Plaque], x: np.ndarray, y: np.ndarray, z: np.nd
         j0, j1 = np.searchsorted(y, lo[1] - reach[1]), np.searchsorted(y, hi[1] + reach[1], "right")
         k0, k1 = np.searchsorted(z, lo[2] - zreach), np.searchsorted(z, hi[2] + zreach, "right")
         if i1 <= i0 or j1 <= j0 or k1 <= k0:
+            out.append(None)
             continue
         cx, cy, cz = x[i0:i1], y[j0:j1], z[k0:k1]
         shifts = [np.zeros(3)] if not np.any(mv) else [mv * f for f in np.linspace(-0.5, 0.5, n_motion)]

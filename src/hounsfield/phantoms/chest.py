@@ -39,12 +39,12 @@ class Body:
         kz = [t("S1") - 160, t("S1"), t("L4"), t("L2"), t("T12"), t("T9"), t("T6"), t("T3"), t("T1"), t("C7"),
               t("C7") + 80]
         self.kz = np.array(kz)
-        self.rx = np.array([118, 122, 120, 116, 128, 135, 128, 100, 62, 45, 42]) * w
-        self.ry = np.array([68, 70, 72 * belly, 76 * belly, 88, 95, 88, 70, 42, 35, 32]) * dpt
-        self.post = np.array([-10, -10, -6, -10, -30, -40, -40, -40, -30, -25, -25])
+        self.rx = np.array([128, 132, 134, 128, 132, 137, 130, 100, 62, 45, 42]) * w
+        self.ry = np.array([72, 74, 80 * belly, 84 * belly, 90, 96, 88, 70, 42, 35, 32]) * dpt
+        self.post = np.array([-35, -40, -48, -50, -45, -40, -40, -40, -30, -25, -25])
         self.wall_lat = np.array([22, 18, 14, 14, 12, 11, 12, 18, 70, 30, 20]) * p.muscle
         self.wall_ant = np.array([14, 12, 12, 12, 12, 12, 22, 28, 25, 15, 12]) * p.muscle
-        self.back = np.array([80, 82, 86, 84, 76, 68, 66, 64, 62, 58, 55]) * p.muscle ** 0.5
+        self.back = np.array([72, 74, 76, 76, 72, 66, 64, 62, 60, 56, 55]) * p.muscle ** 0.5
         sat_shape = np.array([1.15, 1.1, 1.0, 1.0, 0.85, 0.65, 0.55, 0.55, 0.5, 0.3, 0.3])
         self.sat = p.sat_mm * sat_shape
         if not np.all(np.diff(self.kz) > 0):
@@ -67,7 +67,9 @@ class Body:
         xc, yc, rx, ry = self.cage(z)
         ax = rx + self._i(self.wall_lat, z)
         ay = ry + self._i(self.wall_ant, z)
-        ap = yc - (self.spine.y_fn(z) - self._i(self.back, z))
+        ys = self.spine.y_fn(z)
+        flat = self.spine.y0 + 0.3 * (ys - self.spine.y0)  # lying supine: the back flattens on the table
+        ap = yc - np.minimum(ys, flat) + self._i(self.back, z)
         return yc, ax, ay, ap
 
     def outer(self, z):
@@ -105,8 +107,12 @@ class ChestPhantom:
         zlo, zhi = b.z_range
         # patient table (carbon shell over foam) under the back
         ytab = lm["table_y"]
-        cv.cylinder(T.TABLE, O.TABLE, b.xc, ytab - 400, 260.0, 400.0, zlo - 400, zhi + 400)
-        cv.cylinder(T.TABLE_FOAM, O.TABLE, b.xc, ytab - 400, 256.0, 396.0, zlo - 400, zhi + 400)
+        cv.cylinder(T.TABLE_FOAM, O.TABLE, b.xc, ytab - 25, 230.0, 25.0, zlo - 400, zhi + 400, 4.0)
+        band = (ytab - 10, ytab + 80)  # only the bottom of the cradle is ever in the field of view
+        cv.cylinder(T.TABLE, O.TABLE, b.xc, ytab + 330, 300.0, 336.0, zlo - 400, zhi + 400, 2.0, ylim=band)
+        cv.cylinder(T.AIR, 0, b.xc, ytab + 330, 297.0, 333.0, zlo - 400, zhi + 400, 2.0, into=lut([O.TABLE]),
+                    ylim=band)
+        cv.cylinder(T.TABLE, O.TABLE, b.xc, ytab - 48, 230.0, 2.0, zlo - 400, zhi + 400, 4.0)
         # body wall: skin, subcutaneous fat, muscle, cavity
         outer = lambda k: (lambda z: b.outer(z)[k])
         lean = lambda k: (lambda z: b.lean(z)[k])
@@ -124,9 +130,13 @@ class ChestPhantom:
         # back muscles (erector spinae) relabel the posterior wall
         ys = sp.y_fn
         for s in (1, -1):
-            cv.cylinder(T.MUSCLE, O.MUSCLE_BACK, lambda z, s=s: sp.x_fn(z) + s * 32 * p.muscle ** 0.5,
-                        lambda z: ys(z) - 48, 27.0 * p.muscle, 24.0 * p.muscle, zlo + 60, lm["C7_z"] + 40,
-                        into=lut([O.MUSCLE_WALL, O.SAT]))
+            # erector spinae in its fascia (a fat plane separates it from the lateral wall muscles)
+            cx = lambda z, s=s: sp.x_fn(z) + s * 34 * p.muscle ** 0.5
+            cy = lambda z: ys(z) - 50
+            cv.cylinder(T.FAT, O.MUSCLE_WALL, cx, cy, 31.0 * p.muscle, 28.0 * p.muscle, zlo + 60, lm["C7_z"] + 40,
+                        into=lut([O.MUSCLE_WALL]))
+            cv.cylinder(T.MUSCLE, O.MUSCLE_BACK, cx, cy, 28.5 * p.muscle, 26.0 * p.muscle, zlo + 60,
+                        lm["C7_z"] + 40, into=lut([O.MUSCLE_WALL, O.SAT]))
         self._imat(cv)
         self._lungs(cv)
         self._mediastinum(cv)
@@ -175,18 +185,18 @@ class ChestPhantom:
         if xs is None or ysl is None:
             return
         x, y = cv.x[xs], cv.y[ysl]
-        inside = (((x[:, None] - xc) / rx[None, :]) ** 2)[:, None, :] + (((y[:, None] - yc) / ry[None, :]) ** 2)[None]
+        inside = (((x[None, :] - xc) / rx[:, None]) ** 2)[:, None, :] + (((y[None, :] - yc[:, None]) / ry[:, None]) ** 2)[:, :, None]
         # domes: z_dome(x, y) = top(side) - kx (x - xd)^2 - ky (y - yd)^2  (lower posteriorly)
         right = x >= lm["x_mid"]
         top = np.where(right, lm["dome_r_z"], lm["dome_l_z"])
         xd = np.where(right, lm["x_mid"] + 55, lm["x_mid"] - 55)
         fx = top - 0.0035 * (x - xd) ** 2
         fy = -0.0030 * np.maximum(lm["dome_y"] - y, 0) ** 2 - 0.001 * np.maximum(y - lm["dome_y"], 0) ** 2
-        dome = fx[:, None, None] + fy[None, :, None]
-        mask = (inside <= 1.0) & (z[None, None, :] > dome)
-        sl = (xs, ysl, zs)
+        dome = fx[None, None, :] + fy[None, :, None]
+        mask = (inside <= 1.0) & (z[:, None, None] > dome)
+        sl = (zs, ysl, xs)
         into = lut([O.VAT, O.MUSCLE_WALL])
-        lab = np.where(right[:, None, None], np.uint8(O.LUNG_R), np.uint8(O.LUNG_L))
+        lab = np.where(right[None, None, :], np.uint8(O.LUNG_R), np.uint8(O.LUNG_L))
         sub_o = cv.organ[sl]
         m = mask & into[sub_o]
         np.copyto(cv.tissue[sl], np.uint8(T.LUNG), where=m)
@@ -200,8 +210,12 @@ class ChestPhantom:
         cy = lambda z: 0.5 * (ytop(z) + ybot(z))
         ay = lambda z: 0.5 * (ytop(z) - ybot(z))
         ax = lambda z: 22 + 6 * np.clip((lm["C7_z"] - z) / 80, 0, 1)
-        cv.cylinder(T.FAT, O.MEDIASTINUM, lambda z: sp.x_fn(z) - 6, cy, ax, ay, lm["dome_low_z"],
+        z_heart_top = float(h.z_range[1]) - 10
+        cv.cylinder(T.FAT, O.MEDIASTINUM, lambda z: sp.x_fn(z) - 6, cy, ax, ay, z_heart_top,
                     lm["lung_apex_z"] + 5, 2.6, into=into)
+        hy = float(h.centre[1])
+        cv.cylinder(T.FAT, O.MEDIASTINUM, lambda z: sp.x_fn(z) - 8, lambda z: 0.5 * (ybot(z) + hy),
+                    16.0, lambda z: 0.5 * (hy - ybot(z)), lm["dome_low_z"], z_heart_top + 5, 2.4, into=into)
         # trachea, main bronchi, oesophagus
         xs = float(sp.x_fn(lm["carina_z"]))
         yt = float(sp.y_fn(lm["carina_z"])) + 34
@@ -259,7 +273,7 @@ class ChestPhantom:
         # kidneys (left higher), renal sinus fat at the hilum
         for s, zk in ((1, lm["kidney_r_z"]), (-1, lm["kidney_l_z"])):
             xk = float(sp.x_fn(zk)) + s * 72 * p.width ** 0.5
-            yk = float(sp.y_fn(zk)) + 2
+            yk = float(sp.y_fn(zk)) - 8
             org = O.KIDNEY_R if s > 0 else O.KIDNEY_L
             cv.ellipsoid(T.KIDNEY, org, (xk, yk, zk), (26.0, 22.0, 52.0), into=lut([O.VAT, O.MUSCLE_WALL]))
             cv.ellipsoid(T.FAT, org, (xk - s * 12, yk + 4, zk), (9.0, 8.0, 22.0), into=lut([org]))
@@ -267,9 +281,9 @@ class ChestPhantom:
         for s in (1, -1):
             z0, z1 = lm["pelvis_low_z"], sp.z_of("T12")
             fr = lambda z: np.clip((z1 - z) / (z1 - sp.z_of("L5")), 0, 1)
-            cv.cylinder(T.MUSCLE, O.PSOAS, lambda z, s=s: sp.x_fn(z) + s * (22 + 22 * fr(z)) * p.width ** 0.4,
-                        lambda z: sp.y_fn(z) + 4 - 6 * fr(z), lambda z: (7 + 12 * fr(z)) * p.muscle,
-                        lambda z: (8 + 12 * fr(z)) * p.muscle, z0, z1, into=lut([O.VAT, O.MUSCLE_WALL]))
+            cv.cylinder(T.MUSCLE, O.PSOAS, lambda z, s=s: sp.x_fn(z) + s * (24 + 20 * fr(z)) * p.width ** 0.4,
+                        lambda z: sp.y_fn(z) + 2 - 4 * fr(z), lambda z: (8 + 13 * fr(z) ** 0.7) * p.muscle,
+                        lambda z: (9 + 14 * fr(z) ** 0.7) * p.muscle, z0, z1, into=lut([O.VAT, O.MUSCLE_WALL]))
         # bowel loops and colon
         for pts, r, content in self._bowel:
             cv.tube(T.BOWEL, O.BOWEL, pts, r, into=vat)
@@ -324,8 +338,8 @@ def build_patient(params: PatientParams) -> ChestPhantom:
         "bifurcation_z": zmap["L4"] + rng.normal(0, 8),
     }
     # table: under the lowest point of the back
-    zz = np.linspace(*body.z_range, 200)
-    lm["table_y"] = float(np.min(body.outer(zz)[0] - body.outer(zz)[3])) - 1.5
+    zz = np.linspace(zmap["L5"], zmap["T2"], 60)
+    lm["table_y"] = float(np.min(body.outer(zz)[0] - body.outer(zz)[3])) - 1.0
     # heart: apex resting on the left dome, centre ~T8
     hx, hy, hz = params.heart_shift_mm
     _, ych, rxh, ryh = body.cage(zmap["T8"])
@@ -355,12 +369,13 @@ def build_patient(params: PatientParams) -> ChestPhantom:
                       [xm - 0.72 * rxb, ycb, zt], [xm - 0.72 * rxb, ycb - 0.1 * ryb, zb + 10],
                       [xm - 0.3 * rxb, ycb + 0.2 * ryb, zb - 40]])
     ph._bowel.append((colon, 17.0, T.GAS))
-    n_loops = int(round(16 * (1.25 - params.vat)))
+    n_loops = int(round(30 * (1.3 - params.vat)))
     lo = np.array([xm - 0.6 * rxb, ycb - 0.3 * ryb, zb - 40])
     hi = np.array([xm + 0.6 * rxb, ycb + 0.75 * ryb, zt - 20])
     for _ in range(n_loops):
         st = lo + brng.random(3) * (hi - lo)
-        ph._bowel.append((_walk(brng, st, 8, 14.0, lo, hi), 11.0, T.FLUID if brng.random() < 0.7 else T.GAS))
+        ph._bowel.append((_walk(brng, st, 9, 13.0, lo, hi), float(brng.uniform(10, 14)),
+                          T.FLUID if brng.random() < 0.75 else T.GAS))
     # intermuscular fat streaks
     mrng = patient_rng(params.seed, params.index, 6)
     n_imat = int(2 + 6 * params.vat + 0.1 * max(0, params.age - 50))

@@ -78,7 +78,7 @@ def layout_heart(params, rng: np.random.Generator, centre: np.ndarray, spine_y_f
     if v[1] < 0:
         v = -v
     R = np.stack([u, v, a], axis=1)
-    A, B, C = 62.0 * s, 47.0 * s, 42.0 * s
+    A, B, C = 63.0 * s, 49.0 * s, 39.0 * s
     h = Heart(centre=np.asarray(centre, np.float64), R=R, A=A, B=B, C=C, root=np.zeros(3), root_r=14.0 * s)
     # aortic root: at the base, slightly right and anterior of the long axis
     h.root = h.centre + R @ np.array([-10.0 * s, 6.0 * s, -0.78 * A])

@@ -10,9 +10,9 @@ diaphragm. Every primitive evaluates only its own bounding box, and separable
 forms (cylinders and axis-aligned ellipsoids) are evaluated as sums of 1-D
 terms broadcast to 3-D, so a primitive costs one or two passes over its box.
 
-Coordinates are world RAS+ millimetres; axis 0 is x (towards the patient's
-right), axis 1 y (anterior), axis 2 z (superior); arrays are Fortran-ordered so
-an axial plane is contiguous.
+Coordinates are world RAS+ millimetres (x towards the patient's right, y
+anterior, z superior). Canvas arrays are indexed ``[z, y, x]`` (C order): an
+axial plane is contiguous and ``array.T`` is the NIfTI ``[i, j, k]`` view.
 """
 
 from __future__ import annotations
@@ -49,9 +49,9 @@ class Canvas:
         self.x = np.asarray(x, np.float64)
         self.y = np.asarray(y, np.float64)
         self.z = np.asarray(z, np.float64)
-        shape = (self.x.size, self.y.size, self.z.size)
-        self.tissue = np.zeros(shape, np.uint8, order="F")
-        self.organ = np.zeros(shape, np.uint8, order="F")
+        shape = (self.z.size, self.y.size, self.x.size)
+        self.tissue = np.zeros(shape, np.uint8)
+        self.organ = np.zeros(shape, np.uint8)
         self.step = (abs(self.x[1] - self.x[0]) if self.x.size > 1 else 1.0,
                      abs(self.y[1] - self.y[0]) if self.y.size > 1 else 1.0,
                      abs(self.z[1] - self.z[0]) if self.z.size > 1 else 1.0)
@@ -64,14 +64,14 @@ class Canvas:
         return slice(i0, i1) if i1 > i0 else None
 
     def box(self, lo: Sequence[float], hi: Sequence[float]) -> tuple[slice, slice, slice] | None:
-        """Index slices of the voxels whose centres lie in the world box ``[lo, hi]``."""
+        """Index slices ``(z, y, x)`` of the voxels whose centres lie in the world box ``[lo, hi]`` (x, y, z)."""
         out = []
         for c, a, b in zip((self.x, self.y, self.z), lo, hi):
             s = self._range(c, a, b)
             if s is None:
                 return None
             out.append(s)
-        return out[0], out[1], out[2]
+        return out[2], out[1], out[0]
 
     def paint(self, sl: tuple[slice, slice, slice], mask: np.ndarray, tissue: int, organ: int | None,
               into: np.ndarray | None = None, into_tissue: np.ndarray | None = None) -> None:
@@ -94,11 +94,13 @@ class Canvas:
     def cylinder(self, tissue: int, organ: int | None, cx: float | ZFn, cy: float | ZFn, ax: float | ZFn,
                  ay: float | ZFn, z0: float, z1: float, p: float = 2.0, *, ay_post: float | ZFn | None = None,
                  p_post: float | None = None, into: np.ndarray | None = None,
-                 into_tissue: np.ndarray | None = None, extent: float | None = None) -> None:
+                 into_tissue: np.ndarray | None = None, extent: float | None = None,
+                 ylim: tuple[float, float] | None = None) -> None:
         """An axial (super)elliptic cross-section whose centre and semi-axes vary with z.
 
         ``ay_post``/``p_post`` give the posterior half (y below the centre)
-        its own semi-axis and exponent (a flat back, a kidney-shaped body).
+        its own semi-axis and exponent (a flat back, a kidney-shaped body);
+        ``ylim`` clips the shape to a y band (cheaper for huge shapes seen in part).
         """
         zs = self._range(self.z, z0, z1)
         if zs is None:
@@ -109,23 +111,26 @@ class Canvas:
         pp = p if p_post is None else p_post
         ext = extent or 0.0
         xs = self._range(self.x, float(np.min(cxv - axv)) - ext, float(np.max(cxv + axv)) + ext)
-        ys = self._range(self.y, float(np.min(cyv - apv)) - ext, float(np.max(cyv + ayv)) + ext)
+        ylo, yhi = float(np.min(cyv - apv)) - ext, float(np.max(cyv + ayv)) + ext
+        if ylim is not None:
+            ylo, yhi = max(ylo, ylim[0]), min(yhi, ylim[1])
+        ys = self._range(self.y, ylo, yhi)
         if xs is None or ys is None:
             return
         x, y = self.x[xs], self.y[ys]
-        tx = ((np.abs(x[:, None] - cxv[None, :]) / np.maximum(axv, 1e-6)[None, :]) ** p).astype(np.float32)
-        dy = y[:, None] - cyv[None, :]
-        ty = np.where(dy >= 0, (np.abs(dy) / np.maximum(ayv, 1e-6)) ** p,
-                      (np.abs(dy) / np.maximum(apv, 1e-6)) ** pp).astype(np.float32)
-        mask = (tx[:, None, :] + ty[None, :, :]) <= 1.0
-        self.paint((xs, ys, zs), mask, tissue, organ, into, into_tissue)
+        tx = ((np.abs(x[None, :] - cxv[:, None]) / np.maximum(axv, 1e-6)[:, None]) ** p).astype(np.float32)
+        dy = y[None, :] - cyv[:, None]
+        ty = np.where(dy >= 0, (np.abs(dy) / np.maximum(ayv, 1e-6)[:, None]) ** p,
+                      (np.abs(dy) / np.maximum(apv, 1e-6)[:, None]) ** pp).astype(np.float32)
+        mask = (tx[:, None, :] + ty[:, :, None]) <= 1.0
+        self.paint((zs, ys, xs), mask, tissue, organ, into, into_tissue)
 
     def local(self, sl: tuple[slice, slice, slice], origin: np.ndarray, R: np.ndarray
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Local coordinates ``u, v, w`` (columns of ``R``) of the voxels of box ``sl``."""
-        x = (self.x[sl[0]] - origin[0])[:, None, None]
+        """Local coordinates ``u, v, w`` (columns of ``R``) of the voxels of box ``sl`` (z, y, x)."""
+        x = (self.x[sl[2]] - origin[0])[None, None, :]
         y = (self.y[sl[1]] - origin[1])[None, :, None]
-        z = (self.z[sl[2]] - origin[2])[None, None, :]
+        z = (self.z[sl[0]] - origin[2])[:, None, None]
         u = R[0, 0] * x + R[1, 0] * y + R[2, 0] * z
         v = R[0, 1] * x + R[1, 1] * y + R[2, 1] * z
         w = R[0, 2] * x + R[1, 2] * y + R[2, 2] * z
@@ -148,19 +153,19 @@ class Canvas:
         if sl is None:
             return
         if R is None:
-            tx = ((self.x[sl[0]] - c[0]) / r[0]) ** 2
+            tx = ((self.x[sl[2]] - c[0]) / r[0]) ** 2
             ty = ((self.y[sl[1]] - c[1]) / r[1]) ** 2
-            tz = ((self.z[sl[2]] - c[2]) / r[2]) ** 2
-            mask = (tx[:, None, None] + ty[None, :, None] + tz[None, None, :]) <= 1.0
+            tz = ((self.z[sl[0]] - c[2]) / r[2]) ** 2
+            mask = (tx[None, None, :] + ty[None, :, None] + tz[:, None, None]) <= 1.0
             if clip is not None:
-                mask &= clip(None, None, None, self.x[sl[0]][:, None, None], self.y[sl[1]][None, :, None],
-                             self.z[sl[2]][None, None, :])
+                mask &= clip(None, None, None, self.x[sl[2]][None, None, :], self.y[sl[1]][None, :, None],
+                             self.z[sl[0]][:, None, None])
         else:
             u, v, w = self.local(sl, c, np.asarray(R))
             mask = (u / r[0]) ** 2 + (v / r[1]) ** 2 + (w / r[2]) ** 2 <= 1.0
             if clip is not None:
-                mask &= clip(u, v, w, self.x[sl[0]][:, None, None], self.y[sl[1]][None, :, None],
-                             self.z[sl[2]][None, None, :])
+                mask &= clip(u, v, w, self.x[sl[2]][None, None, :], self.y[sl[1]][None, :, None],
+                             self.z[sl[0]][:, None, None])
         self.paint(sl, mask, tissue, organ, into, into_tissue)
 
     def tube(self, tissue: int, organ: int | None, points: np.ndarray, radii: np.ndarray | float, *,
@@ -180,9 +185,9 @@ class Canvas:
                 continue
             d = b - a
             L2 = float(d @ d) or 1e-9
-            x = (self.x[sl[0]] - a[0])[:, None, None]
+            x = (self.x[sl[2]] - a[0])[None, None, :]
             y = (self.y[sl[1]] - a[1])[None, :, None]
-            z = (self.z[sl[2]] - a[2])[None, None, :]
+            z = (self.z[sl[0]] - a[2])[:, None, None]
             t = np.clip((x * d[0] + y * d[1] + z * d[2]) / L2, 0.0, 1.0)
             dist2 = (x - t * d[0]) ** 2 + (y - t * d[1]) ** 2 + (z - t * d[2]) ** 2
             r = ra + (rb - ra) * t
@@ -209,11 +214,15 @@ class Canvas:
         ys = self._range(self.y, float(np.min(cyv - ryv)) - pad, float(np.max(cyv + ryv)) + pad)
         if xs is None or ys is None:
             return
-        X = (self.x[xs] - cx)[:, None, None] * side
-        Y = self.y[ys][None, :, None] - cyv[None, None, :]
-        ang = np.arctan2(X, -Y)  # 0 posterior, pi/2 lateral, pi anterior
-        rr = np.sqrt((X / rxv[None, None, :]) ** 2 + (Y / ryv[None, None, :]) ** 2)
-        rmean = 0.5 * (rxv + ryv)
-        mask = (np.abs(rr - 1.0) * rmean[None, None, :] <= th[None, None, :] / 2) & \
-               (ang >= t0[None, None, :]) & (ang <= t1[None, None, :])
-        self.paint((xs, ys, zs), mask, tissue, organ, into)
+        X = ((self.x[xs] - cx) * side).astype(np.float32)[None, None, :]
+        Y = (self.y[ys][None, :] - cyv[:, None]).astype(np.float32)[:, :, None]
+        col = lambda a: np.asarray(a, np.float32)[:, None, None]
+        # angle between theta0 and theta1 (0 posterior, pi/2 lateral, pi anterior), without arctan2
+        c0, s0 = col(np.cos(t0)), col(np.sin(t0))
+        c1, s1 = col(np.cos(t1)), col(np.sin(t1))
+        rr2 = (X / col(rxv)) ** 2 + (Y / col(ryv)) ** 2
+        h = col(th / (rxv + ryv))  # half-thickness over the mean radius
+        mask = (rr2 >= ((1 - h) ** 2)) & (rr2 <= ((1 + h) ** 2)) & (X >= 0)
+        mask &= (X * c0 + Y * s0) >= 0
+        mask &= (X * c1 + Y * s1) <= 0
+        self.paint((zs, ys, xs), mask, tissue, organ, into)

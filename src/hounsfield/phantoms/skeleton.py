@@ -43,7 +43,7 @@ def _rib_paths(spine: Spine, body, params) -> list[tuple[int, int, np.ndarray, n
             head = vt.to_world([side * vt.a * 0.85, -vt.b * 0.55, 0.4 * vt.height])
             x_tip = abs(tip[0] - xc)
             th0 = float(np.arcsin(np.clip(x_tip / Rx, 0, 0.95)))
-            th = np.linspace(th0, end, 26)
+            th = np.linspace(th0, end, 16)
             frac = (th - th0) / max(end - th0, 1e-3)
             x = xc + side * Rx * np.sin(th)
             y = yc - Ry * np.cos(th)
@@ -112,8 +112,8 @@ def paint_sternum_girdle(cv: Canvas, spine: Spine, body, params) -> None:
         ry = lambda z: body.cage(z)[3] + 16.0
         t0 = lambda z: 0.35 + 0.35 * np.clip((z_hi - z) / (z_hi - z_lo), 0, 1)
         t1 = lambda z: 1.25 - 0.55 * np.clip((z_hi - z) / (z_hi - z_lo), 0, 1)
-        th = lambda z: np.full(np.shape(z), 5.0 * s)
-        cv.shell_arc(T.CORTICAL, O.SCAPULA, xc, cyf, rx, ry, t0, t1, th, z_lo, z_hi, side,
+        th = lambda z: np.full(np.shape(z), 3.0 * s)  # thin blade: faint in MIPs, as on real scans
+        cv.shell_arc(T.POSTERIOR, O.SCAPULA, xc, cyf, rx, ry, t0, t1, th, z_lo, z_hi, side,
                      into=lut([O.SAT, O.MUSCLE_WALL, O.MUSCLE_BACK, 0]))
         xg, yg = body.cage(z_hi)[0] + side * (body.cage(z_hi)[2] + 20), body.cage(z_hi)[1]
         cv.ellipsoid(T.CORTICAL, O.SCAPULA, (xg, yg, z_hi - 10), (12 * s, 14 * s, 18 * s))
@@ -140,15 +140,22 @@ def paint_pelvis(cv: Canvas, spine: Spine, body, params) -> dict[str, float]:
     cy = lambda z: y_si + 38.0 + 12 * frac(z)
     rx = lambda z: (72 + 58 * frac(z) ** 0.7) * s * wmul * params.width ** 0.5
     ry = lambda z: (48 + 22 * frac(z)) * s
-    t0 = lambda z: 0.6 + 0.2 * (1 - frac(z))
-    t1 = lambda z: 1.3 + 0.75 * frac(z) ** 1.5
-    th_c = lambda z: (6.0 + 10 * (frac(z) > 0.93) + 8 * (1 - frac(z))) * s
-    th_m = lambda z: np.maximum(th_c(z) - 3.2, 0.0)
+    t0 = lambda z: 0.6 + 0.2 * (1 - frac(z)) + 0.55 * frac(z) ** 5
+    t1 = lambda z: 1.3 + 0.75 * frac(z) ** 1.5 - 0.95 * frac(z) ** 7
+    th_c = lambda z: (9.0 + 9 * (frac(z) > 0.9) + 10 * (1 - frac(z))) * s
+    th_m = lambda z: np.maximum(th_c(z) - 2.2, 0.0)  # ~1.1 mm cortex each side of the blade
     nb = lut([o for o in range(256) if not (1 <= o <= 28)])
     for side in (1, -1):
         cv.shell_arc(T.CORTICAL, O.PELVIS, xc, cy, rx, ry, t0, t1, th_c, z_hip - 10, z_crest, side, into=nb)
         cv.shell_arc(T.MARROW, O.PELVIS, xc, cy, rx, ry, t0, t1, th_m, z_hip - 8, z_crest - 2, side,
                      into=lut([O.PELVIS]))
+        # iliac crest: a thick cortical rim along the top of the wing (bright in MIPs), highest laterally
+        th_ = np.linspace(0.7, 2.0, 12)
+        zc_ = z_crest - 4.0 - 22.0 * ((th_ - 1.25) / 0.75) ** 2
+        rxa, rya = rx(zc_), ry(zc_)
+        crest = np.stack([xc + side * rxa * np.sin(th_), cy(zc_) - rya * np.cos(th_), zc_], axis=1)
+        cv.tube(T.CORTICAL, O.PELVIS, crest, 7.0 * s, into=nb)
+        cv.tube(T.MARROW, O.PELVIS, crest, 4.5 * s, into=lut([O.PELVIS]))
         # acetabulum + femoral head + neck + greater trochanter + shaft
         xh = xc + side * 88 * s * wmul
         yh = y_si + 45 * s

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .shapes import Canvas, lut
-from .tissues import O, T, VERSE_NAMES, verse_number
+from .tissues import O, T, verse_number
 
 __all__ = ["Vertebra", "Spine", "layout_spine", "paint_spine"]
 
@@ -69,6 +69,7 @@ class Spine:
     vertebrae: list[Vertebra]
     y_fn: object  # z -> y of the spinal axis (body centres)
     x_fn: object
+    y0: float = 0.0  # y of the axis before the sagittal curves
 
     def by_name(self, name: str) -> Vertebra | None:
         for v in self.vertebrae:
@@ -82,10 +83,6 @@ class Spine:
             raise KeyError(name)
         return float(v.centre[2])
 
-    def level_z(self, name: str) -> float:
-        """z of a level, falling back to the nearest existing neighbour (L6/T13 tolerant)."""
-        return self.z_of(name)
-
 
 def _interp(frac: float, table: list[tuple[float, float]]) -> float:
     xs, ys = zip(*table)
@@ -93,10 +90,10 @@ def _interp(frac: float, table: list[tuple[float, float]]) -> float:
 
 
 # per-level dimensions over a normalised index: 0 = C7, 1 = T1 ... 12 = T12, 13 = L1 ... 17 = L5
-_H = [(0, 14.0), (1, 17.0), (12, 24.0), (13, 25.5), (17, 27.5), (18, 27.5)]
+_H = [(0, 14.0), (1, 17.0), (12, 24.0), (13, 25.0), (17, 27.0), (18, 27.0)]
 _A = [(0, 11.0), (1, 13.0), (6, 15.0), (12, 20.0), (13, 21.0), (15, 23.0), (17, 25.0), (18, 25.5)]
 _B = [(0, 8.0), (1, 8.5), (6, 12.0), (12, 14.0), (13, 15.0), (15, 16.0), (17, 16.5), (18, 16.5)]
-_DISC = [(0, 5.0), (1, 4.5), (12, 7.0), (13, 8.0), (14, 9.0), (17, 10.5), (18, 11.0)]
+_DISC = [(0, 5.0), (1, 4.5), (12, 7.0), (13, 7.5), (14, 8.5), (17, 9.5), (18, 10.0)]
 _CU = [(0, 11.0), (1, 8.5), (6, 7.5), (12, 9.0), (13, 10.0), (15, 11.0), (17, 12.0), (18, 12.0)]
 _CV = [(0, 7.0), (1, 7.0), (12, 8.0), (17, 8.5), (18, 8.5)]
 _TPL = [(0, 16.0), (1, 24.0), (6, 24.0), (10, 18.0), (12, 10.0), (13, 16.0), (15, 28.0), (16, 25.0), (17, 22.0), (18, 22.0)]
@@ -165,10 +162,9 @@ def layout_spine(params, rng: np.random.Generator, z_s1_top: float, y0: float, x
         u /= np.linalg.norm(u)
         v = np.cross(w, u)
         R = np.stack([u, v, w], axis=1)
-        k = 1.0 if nm != "L5" or params.transitional != "sacralised_L5" else 1.0
         vt = Vertebra(
             name=nm, number=verse_number(nm), centre=c, R=R, height=float(heights[i]),
-            a=_interp(f, _A) * params.width ** 0.3 * s * k, b=_interp(f, _B) * s, disc_below=float(discs[i]),
+            a=_interp(f, _A) * params.width ** 0.3 * s, b=_interp(f, _B) * s, disc_below=float(discs[i]),
             canal=(_interp(f, _CU) * s, _interp(f, _CV) * s), tp_len=_interp(f, _TPL) * s,
             tp_angle=_interp(f, _TPA), sp_len=_interp(f, _SPL) * s, sp_angle=_interp(f, _SPA),
             pedicle_r=(3.5 if nm[0] != "L" else 4.5) * s,
@@ -190,7 +186,7 @@ def layout_spine(params, rng: np.random.Generator, z_s1_top: float, y0: float, x
     verts.append(Vertebra(name="S1", number=verse_number("S1"), centre=c, R=R, height=h1, a=25.0 * s,
                           b=17.0 * s, disc_below=0.0, canal=(13.0 * s, 6.0 * s), tp_len=0.0, sp_len=18.0 * s,
                           sp_angle=0.5, pedicle_r=5.0 * s, extras={"slope_rad": float(slope)}))
-    return Spine(vertebrae=verts, y_fn=y_fn, x_fn=x_fn)
+    return Spine(vertebrae=verts, y_fn=y_fn, x_fn=x_fn, y0=float(y0))
 
 
 def _body(cv: Canvas, vt: Vertebra, a: float, b: float, h: float, tissue: int, organ: int,
@@ -201,7 +197,8 @@ def _body(cv: Canvas, vt: Vertebra, a: float, b: float, h: float, tissue: int, o
     if sl is None:
         return
     u, v, w = cv.local(sl, c, vt.R)
-    m = ((np.abs(u) / a) ** p + (np.abs(v) / b) ** p <= 1.0) & (np.abs(w) <= h / 2)
+    # superquadric: elliptic cross-section, flat end plates with rounded rims
+    m = (np.abs(u) / a) ** p + (np.abs(v) / b) ** p + (np.abs(w) / (h / 2)) ** 8 <= 1.0
     cv.paint(sl, m, tissue, organ, into)
 
 
@@ -293,6 +290,3 @@ def paint_spine(cv: Canvas, spine: Spine, params) -> None:
     cv.tube(T.FLUID, O.SPINAL_CANAL, pts, r, into_tissue=lut([T.AIR, T.FAT, T.MUSCLE, T.LUNG, T.SKIN, T.DISC,
                                                               T.BOWEL, T.BLOOD, T.VESSEL_WALL]))
 
-
-def vertebra_names() -> dict[int, str]:
-    return dict(VERSE_NAMES)
