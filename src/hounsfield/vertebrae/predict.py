@@ -136,8 +136,14 @@ def _centreline(a: np.ndarray, p: dict[str, float]) -> tuple[np.ndarray, np.ndar
         i, j = np.unravel_index(np.argmax(e), e.shape)
         xs[k], ys[k], score[k] = i + x0, j, e[i, j]
     valid = score >= 4.0
-    w = int(round(10 / sp))
-    return _running_median(xs, valid, w), _running_median(ys, valid, w), valid, g
+    w, wide = int(round(10 / sp)), int(round(40 / sp))
+    out = []
+    for v in (xs, ys):
+        near, far = _running_median(v, valid, w), _running_median(v, valid, wide)
+        # the column bends slowly: where the short median strays > 8 mm from the long one
+        # (a scapula, an iliac wing, the edge of the field of view), trust the long one
+        out.append(np.where(np.abs(near - far) > 8.0 / sp, far, near))
+    return out[0], out[1], valid, g
 
 
 def _disk_profile(g: np.ndarray, xs: np.ndarray, ys: np.ndarray, valid: np.ndarray, r_mm: float,
