@@ -40,6 +40,7 @@ COMMAND_MODULES = [
     "batch",
     "phantom",
     "screen",
+    "vertebrae",
 ]
 
 
