@@ -10,7 +10,9 @@ from .scoring import (
     agatston_weight,
     mass_calibration_factor,
     risk_category,
+    risk_index,
     score_volume,
+    slice_increment_mm,
 )
 
 __all__ = [
@@ -23,5 +25,7 @@ __all__ = [
     "agatston_weight",
     "mass_calibration_factor",
     "risk_category",
+    "risk_index",
     "score_volume",
+    "slice_increment_mm",
 ]
