@@ -1,5 +1,6 @@
 """Coronary artery calcium scoring (gated and non-gated CT)."""
 
+from .fake_gated import FakeGated, fake_gated, fake_gated_name, save_fake_gated
 from .scoring import (
     KVP_TABLE,
     RISK_SCHEMES,
@@ -16,6 +17,10 @@ from .scoring import (
 )
 
 __all__ = [
+    "FakeGated",
+    "fake_gated",
+    "fake_gated_name",
+    "save_fake_gated",
     "KVP_TABLE",
     "RISK_SCHEMES",
     "CalciumScore",
