@@ -1,6 +1,7 @@
 """Coronary artery calcium scoring (gated and non-gated CT)."""
 
 from .fake_gated import FakeGated, fake_gated, fake_gated_name, save_fake_gated
+from .qrm import QRM_INSERTS, QRMInsert, QRMPhantom, calibrate_from_rods, measure_qrm, render_qrm
 from .scoring import (
     KVP_TABLE,
     RISK_SCHEMES,
@@ -17,6 +18,12 @@ from .scoring import (
 )
 
 __all__ = [
+    "QRM_INSERTS",
+    "QRMInsert",
+    "QRMPhantom",
+    "calibrate_from_rods",
+    "measure_qrm",
+    "render_qrm",
     "FakeGated",
     "fake_gated",
     "fake_gated_name",
