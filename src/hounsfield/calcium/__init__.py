@@ -1,6 +1,7 @@
 """Coronary artery calcium scoring (gated and non-gated CT)."""
 
 from .fake_gated import FakeGated, fake_gated, fake_gated_name, save_fake_gated
+from .pipeline import ARTERIES, CalciumResult, ContrastError, analyse, decide_gated
 from .qrm import QRM_INSERTS, QRMInsert, QRMPhantom, calibrate_from_rods, measure_qrm, render_qrm
 from .scoring import (
     KVP_TABLE,
@@ -18,6 +19,11 @@ from .scoring import (
 )
 
 __all__ = [
+    "ARTERIES",
+    "CalciumResult",
+    "ContrastError",
+    "analyse",
+    "decide_gated",
     "QRM_INSERTS",
     "QRMInsert",
     "QRMPhantom",

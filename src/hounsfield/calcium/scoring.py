@@ -205,10 +205,15 @@ class CalciumScore:
     regions: dict[str, RegionScore] = field(default_factory=dict)
     lesions: list[Lesion] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: lesion n+1 voxels (int32) on the RAS-reoriented scored grid ``lesion_map_affine``; not serialised
+    lesion_map: np.ndarray | None = field(default=None, repr=False, compare=False)
+    lesion_map_affine: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        d = {k: v for k, v in self.__dict__.items() if k not in ("lesion_map", "lesion_map_affine")}
+        d["regions"] = {k: asdict(v) for k, v in self.regions.items()}
         d["lesions"] = [asdict(l) for l in self.lesions]
+        d["warnings"] = list(self.warnings)
         return d
 
 
@@ -346,6 +351,7 @@ def score_volume(
     voxel_volume = pixel_area * inc
     c = opts.mass_calibration
     lesions: list[Lesion] = []
+    lesion_map = np.zeros(arr.shape, np.int32)
     box = _bbox(mask)
     if box is not None:
         # everything below works in the box holding the candidate voxels (fast on large scans)
@@ -379,6 +385,7 @@ def score_volume(
         else:
             comp_weight = np.asarray(agatston_weight(peak, kvp_used), np.int64).reshape(-1)
         if nles:
+            lesion_map[box] = lesion_lab
             L = comp_to_lesion[kept_ids]
             les_score = np.bincount(L, weights=area[keep] * comp_weight[keep] * (inc / 3.0), minlength=nles + 1)[1:]
             les_vol = np.bincount(L, weights=npx[keep] * voxel_volume, minlength=nles + 1)[1:]
@@ -432,7 +439,7 @@ def score_volume(
         agatston=total, volume_mm3=total_vol, mass_mg=total_mass,
         risk_category=risk_category(total, opts.risk_scheme), n_lesions=len(lesions),
         protocol=opts.protocol, slice_increment_mm=inc, kvp=float(kvp_used), threshold_hu=float(thr),
-        regions=regions, lesions=lesions, warnings=warn,
+        regions=regions, lesions=lesions, warnings=warn, lesion_map=lesion_map, lesion_map_affine=ras.affine,
     )
 
 
