@@ -9,10 +9,12 @@ Works on a 3 mm copy of the scan (reoriented to RAS by flips/permutations):
 3. mediastinum = voxels lying between lung voxels along the left-right axis of
    the same row (a vectorised "span" test: lung somewhere to the left and
    somewhere to the right), minus the lungs;
-4. heart = the largest component of soft tissue or blood (-30 to 800 HU) in the
-   mediastinum after a 2-voxel opening (cuts thin links to the spine and
-   great vessels), bone (>= 200 HU components larger than 15 mL that reach
-   outside the mediastinum) removed.
+4. bone = components >= 200 HU of at least 10 mL that leave the mediastinum
+   (ribs), lie posterior of the lungs' centre (spine) or within 30 mm of the
+   skin (sternum); a contrast-filled blood pool is none of these;
+5. heart = the largest component of soft tissue or blood (-30 to 800 HU) in the
+   mediastinum, in front of the vertebral bodies, bone removed, after a
+   2-voxel opening (cuts thin links to the great vessels).
 
 The heart is declared *not in the field of view* when the lungs hold less than
 150 mL, or the candidate is smaller than 150 mL, or it is cut by the top of
@@ -106,15 +108,30 @@ def heart_region(volume: Volume, coarse_mm: float = 3.0) -> HeartRegion:
     between = left & right & ~lungs & body
     dense = a >= 200
     dlab, dn = ndimage.label(dense)
+    bone = np.zeros_like(dense)
+    spine_front = None
     if dn:
-        dsize = np.bincount(dlab.ravel(), minlength=dn + 1) * vox_ml
-        outside = np.bincount(dlab.ravel(), weights=(~between).ravel(), minlength=dn + 1) * vox_ml
-        big = (dsize >= 15.0) & (outside > 0.25 * dsize)
-        big[0] = False
-        bone = big[dlab]
-    else:
-        bone = np.zeros_like(dense)
+        ids = dlab.ravel()
+        dsize = np.bincount(ids, minlength=dn + 1) * vox_ml
+        outside = np.bincount(ids, weights=(~between).ravel(), minlength=dn + 1) * vox_ml
+        jj = np.indices(a.shape)[1].ravel().astype(np.float64)
+        cj = np.bincount(ids, weights=jj, minlength=dn + 1) / np.maximum(dsize / vox_ml, 1)
+        depth = ndimage.distance_transform_edt(body, sampling=c.spacing).ravel()
+        cdepth = np.bincount(ids, weights=depth, minlength=dn + 1) / np.maximum(dsize / vox_ml, 1)
+        lung_j = float(np.argwhere(lungs)[:, 1].mean())
+        big = dsize >= 10.0
+        # ribs and anything leaving the mediastinum; the spine (posterior of the lungs' centre);
+        # the sternum (close to the skin). A contrast blood pool is central and deep: none of these.
+        spine = big & (cj < lung_j)
+        is_bone = big & ((outside > 0.25 * dsize) | spine | (cdepth < 30.0))
+        is_bone[0] = False
+        spine[0] = False
+        bone = is_bone[dlab]
+        if spine.any():
+            spine_front = int(np.argwhere(spine[dlab])[:, 1].max())
     soft = between & (a > -30) & (a < 800) & ~ndimage.binary_dilation(bone, iterations=1)
+    if spine_front is not None:  # the heart lies in front of the vertebral bodies
+        soft[:, : spine_front + 2, :] = False
     soft = ndimage.binary_opening(soft, structure=ndimage.generate_binary_structure(3, 1), iterations=2)
     heart = _largest(soft)
     heart_ml = float(heart.sum() * vox_ml)

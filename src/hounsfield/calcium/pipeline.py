@@ -113,7 +113,8 @@ def _region_map(grid: Volume, heart: Volume, bone: Volume | None, aorta: Volume 
         ao = _dilate_mm(aorta.resample_like(heart, order=0), 2.0).array > 0
         lab[ao & region] = 2
     if bone is not None:
-        b = _dilate_mm(bone.resample_like(heart, order=0), 2.0).array > 0
+        # at least one voxel of the (possibly coarse) mask grid: partial-volume rims of bone stay out
+        b = _dilate_mm(bone.resample_like(heart, order=0), max(2.0, 1.01 * max(heart.spacing))).array > 0
         lab[b] = 0
     return Volume(lab, heart.affine)
 
