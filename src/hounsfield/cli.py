@@ -38,6 +38,7 @@ COMMAND_MODULES = [
     "calcium",
     "convert",
     "info",
+    "phantom",
 ]
 
 
