@@ -2,10 +2,11 @@
 
 Works on a 3 mm copy of the scan (reoriented to RAS by flips/permutations):
 
-1. air = components below -400 HU; outside air = those of pure air (mean < -950 HU)
-   reaching the in-plane border; body = everything else;
-2. lungs = aerated components (mean >= -950 HU) of at least 50 mL (they may
-   reach the border when the scan is a crop around the heart);
+1. outside air = pure air (<= -940 HU) connected to the in-plane border;
+   body = everything else;
+2. lungs = aerated components below -400 HU inside the body (mean >= -950 HU,
+   at least 50 mL, after a one-voxel opening); they may reach the border when
+   the scan is a crop around the heart;
 3. mediastinum = voxels lying between lung voxels along the left-right axis of
    the same row (a vectorised "span" test: lung somewhere to the left and
    somewhere to the right), minus the lungs;
@@ -55,18 +56,17 @@ class HeartRegion:
 
 
 def _coarse(volume: Volume, mm: float) -> Volume:
+    """Block means over whole voxels to about ``mm`` (RAS-reoriented), with the exact block-centre affine."""
     ras = volume.to_ras()
     sp = np.asarray(ras.spacing)
     f = np.maximum(np.round(mm / sp), 1).astype(int)
-    arr = ras.array.astype(np.float32)
-    if (f > 1).any():
-        arr = ndimage.uniform_filter(arr, size=tuple(f), mode="nearest")
-    shape = tuple(int(np.ceil(s / k)) for s, k in zip(ras.shape, f))
+    shape = tuple(int(s // k) for s, k in zip(ras.shape, f))
+    arr = ras.array[: shape[0] * f[0], : shape[1] * f[1], : shape[2] * f[2]].astype(np.float32)
+    arr = arr.reshape(shape[0], f[0], shape[1], f[1], shape[2], f[2]).mean(axis=(1, 3, 5))
     aff = ras.affine.copy()
     aff[:3, :3] = ras.affine[:3, :3] * f[None, :]
     aff[:3, 3] = ras.world((f - 1) / 2.0)
-    src = Volume(arr, ras.affine, ras.meta)
-    return src.resample_to(shape, aff, order=0, fill=-1000)
+    return Volume(arr, aff, ras.meta)
 
 
 def _largest(mask: np.ndarray, structure: np.ndarray | None = None) -> np.ndarray:
@@ -83,22 +83,26 @@ def heart_region(volume: Volume, coarse_mm: float = 3.0) -> HeartRegion:
     c = _coarse(volume, coarse_mm)
     a = c.array
     vox_ml = c.voxel_volume_mm3 / 1000.0
-    air = a < -400
+    # outside air: pure air (<= -940 HU on the 3 mm grid) connected to the in-plane border
+    pure = a <= -940
+    plab, pn = ndimage.label(pure)
+    edge = np.zeros(pn + 1, bool)
+    for face in (plab[0], plab[-1], plab[:, 0], plab[:, -1]):
+        edge[np.unique(face)] = True
+    edge[0] = False
+    outside = ndimage.binary_dilation(edge[plab], iterations=1)
+    body = ~outside
+    # lungs: aerated tissue (about -850 HU) in components of at least 50 mL; they may reach the border
+    # when the scan is a crop around the heart, so they are separated from outside air by HU, not by the border
+    air = (a < -400) & body
+    air = ndimage.binary_opening(air, iterations=1)
     lab, n = ndimage.label(air)
     cnt = np.bincount(lab.ravel(), minlength=n + 1)
     sizes = cnt * vox_ml
     mean_hu = np.bincount(lab.ravel(), weights=a.ravel(), minlength=n + 1) / np.maximum(cnt, 1)
-    edge = np.zeros(n + 1, bool)
-    for face in (lab[0], lab[-1], lab[:, 0], lab[:, -1]):
-        edge[np.unique(face)] = True
-    # outside air is pure air (< -950 HU on the 3 mm grid) reaching the in-plane border; lungs are aerated
-    # tissue (about -850 HU), which may reach the border too when the scan is a crop
-    outside_ids = edge & (mean_hu < -950)
-    outside_ids[0] = False
-    lung_ids = (sizes >= 50.0) & (mean_hu >= -950) & ~outside_ids
+    lung_ids = (sizes >= 50.0) & (mean_hu >= -950)
     lung_ids[0] = False
     lungs = lung_ids[lab]
-    body = ~ndimage.binary_dilation(outside_ids[lab], iterations=1)
     lungs_ml = float(lungs.sum() * vox_ml)
     if lungs_ml < 150.0:
         raise HeartNotFoundError(f"heart not in field of view: only {lungs_ml:.0f} mL of lung in the scan "
@@ -116,7 +120,9 @@ def heart_region(volume: Volume, coarse_mm: float = 3.0) -> HeartRegion:
         outside = np.bincount(ids, weights=(~between).ravel(), minlength=dn + 1) * vox_ml
         jj = np.indices(a.shape)[1].ravel().astype(np.float64)
         cj = np.bincount(ids, weights=jj, minlength=dn + 1) / np.maximum(dsize / vox_ml, 1)
-        depth = ndimage.distance_transform_edt(body, sampling=c.spacing).ravel()
+        # depth below the skin on a grid twice as coarse (only compared with 30 mm)
+        half = ndimage.distance_transform_edt(body[::2, ::2, ::2], sampling=2 * np.asarray(c.spacing))
+        depth = np.repeat(np.repeat(np.repeat(half, 2, 0), 2, 1), 2, 2)[: a.shape[0], : a.shape[1], : a.shape[2]].ravel()
         cdepth = np.bincount(ids, weights=depth, minlength=dn + 1) / np.maximum(dsize / vox_ml, 1)
         lung_j = float(np.argwhere(lungs)[:, 1].mean())
         big = dsize >= 10.0
@@ -128,7 +134,13 @@ def heart_region(volume: Volume, coarse_mm: float = 3.0) -> HeartRegion:
         spine[0] = False
         bone = is_bone[dlab]
         if spine.any():
-            spine_front = int(np.argwhere(spine[dlab])[:, 1].max())
+            # front of the vertebral bodies: spine voxels near the midline (between the lungs), behind the
+            # lungs' centre; ribs and a sternum joined to the spine through costal cartilage do not count
+            lung_i = float(np.argwhere(lungs)[:, 0].mean())
+            sv = np.argwhere(spine[dlab])
+            band = (np.abs(sv[:, 0] - lung_i) * c.spacing[0] <= 20.0) & (sv[:, 1] < lung_j)
+            if band.any():
+                spine_front = int(sv[band, 1].max())
     soft = between & (a > -30) & (a < 800) & ~ndimage.binary_dilation(bone, iterations=1)
     if spine_front is not None:  # the heart lies in front of the vertebral bodies
         soft[:, : spine_front + 2, :] = False

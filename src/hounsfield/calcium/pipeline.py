@@ -91,6 +91,9 @@ def _dilate_mm(mask: Volume, mm: float) -> Volume:
     m = mask.array > 0
     if mm <= 0 or not m.any():
         return Volume(m.astype(np.uint8), mask.affine)
+    if mm <= 1.01 * max(mask.spacing) and mm >= 0.99 * min(mask.spacing):
+        # one voxel of a coarse grid: a 3x3x3 dilation is the same neighbourhood, much faster
+        return Volume(ndimage.binary_dilation(m, structure=np.ones((3, 3, 3), bool)).astype(np.uint8), mask.affine)
     sp = np.asarray(mask.spacing)
     pad = np.ceil(mm / sp).astype(int) + 1
     idx = np.argwhere(m)
@@ -120,13 +123,19 @@ def _region_map(grid: Volume, heart: Volume, bone: Volume | None, aorta: Volume 
 
 
 def _blood_pool_hu(volume: Volume, heart: Volume) -> float:
-    m = heart.resample_like(volume, order=0).array > 0
-    if not m.any():
+    """Median HU of the scan at the heart mask's core voxels (sampled at their world positions)."""
+    m = heart.array > 0
+    core = ndimage.binary_erosion(m, iterations=2)  # away from the wall: blood pool, not myocardium and fat
+    use = core if core.sum() > 100 else m
+    ijk = np.argwhere(use)
+    if ijk.shape[0] > 200_000:
+        ijk = ijk[:: ijk.shape[0] // 200_000 + 1]
+    vox = np.rint(volume.voxel(heart.world(ijk))).astype(np.int64)
+    ok = np.all((vox >= 0) & (vox < np.array(volume.shape)), axis=1)
+    if not ok.any():
         raise InputError("the heart mask does not overlap the scan (check that it belongs to this exam)")
-    # erode away the wall so the median is the blood pool, not myocardium and fat
-    core = ndimage.binary_erosion(m, iterations=2)
-    vals = volume.array[core if core.sum() > 100 else m]
-    return float(np.median(vals))
+    v = vox[ok]
+    return float(np.median(volume.array[v[:, 0], v[:, 1], v[:, 2]]))
 
 
 def _summarise(score: CalciumScore, counted: Callable[[str], bool], scheme: str) -> CalciumScore:

@@ -51,6 +51,7 @@ __all__ = [
     "risk_category",
     "risk_index",
     "score_volume",
+    "nearest_labels",
     "slice_increment_mm",
 ]
 
@@ -256,6 +257,42 @@ def _bbox(mask: np.ndarray) -> tuple[slice, slice, slice] | None:
     return tuple(out)  # type: ignore[return-value]
 
 
+def nearest_labels(labels: Volume, target: Volume) -> np.ndarray:
+    """``labels`` resampled (nearest neighbour, through world space) onto ``target``'s grid.
+
+    Grids whose axes are parallel (the usual case: masks of the same scan on
+    another spacing, origin or flip) are gathered with per-axis index arrays,
+    which is much faster than a general affine resampling; other grids fall
+    back to :meth:`Volume.resample_like`. Outside ``labels``: 0.
+    """
+    m = np.linalg.inv(labels.affine) @ target.affine  # target voxel -> labels voxel
+    a = m[:3, :3]
+    perm = np.argmax(np.abs(a), axis=1)  # which target axis drives each labels axis
+    main = np.zeros((3, 3), bool)
+    main[np.arange(3), perm] = True
+    if sorted(perm.tolist()) != [0, 1, 2] or np.abs(a[~main]).max() > 1e-6:
+        return labels.resample_like(target, order=0).array
+    idx = []
+    for ax in range(3):
+        t_ax = int(perm[ax])
+        n_t = target.shape[t_ax]
+        pos = a[ax, t_ax] * np.arange(n_t) + m[ax, 3]
+        k = np.floor(pos + 0.5).astype(np.int64)
+        ok = (k >= 0) & (k < labels.shape[ax])
+        idx.append((t_ax, np.clip(k, 0, labels.shape[ax] - 1), ok))
+    # build the gather in target axis order
+    order = sorted(idx, key=lambda x: x[0])
+    src = labels.array
+    # labels axis for each target axis
+    lab_axis_of_target = {t_ax: ax for ax, (t_ax, _, _) in enumerate(idx)}
+    src_t = np.transpose(src, [lab_axis_of_target[t] for t in range(3)])
+    ii, jj, kk = (o[1] for o in order)
+    out = src_t[np.ix_(ii, jj, kk)]
+    vi, vj, vk = (o[2] for o in order)
+    out = out * (vi[:, None, None] & vj[None, :, None] & vk[None, None, :])
+    return out
+
+
 def slice_increment_mm(volume: Volume) -> float:
     """Distance between consecutive slice centres (mm), from the affine.
 
@@ -334,7 +371,7 @@ def score_volume(
         mask &= Volume(r.astype(np.uint8), volume.affine).to_ras().array.astype(bool)
     labels_full = None
     if roi is not None:
-        labels_full = roi.resample_like(ras, order=0).array.astype(np.int64)
+        labels_full = nearest_labels(roi, ras).astype(np.int64)
         mask &= labels_full > 0
     names = dict(region_names or {})
 

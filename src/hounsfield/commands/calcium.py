@@ -209,3 +209,42 @@ def compare(
     for lab, row in zip(ag.categories, ag.confusion):
         typer.echo(f"  {lab:>8}: " + " ".join(f"{x:5d}" for x in row))
     typer.echo(f"Bland-Altman plot: {png}")
+
+
+from ..cli import train_app  # noqa: E402
+
+
+@train_app.command("calcium")
+def train_calcium(
+    data: list[Path] = typer.Option(..., "--data", help="Phantom cohort folder (hounsfield phantom chest) or a folder "
+                                    "with imagesTr/ + labelsTr/ (repeatable)."),
+    output: Path = typer.Option(..., "-o", "--output", help="Folder for the model, its config and manifest.json."),
+    labels: str = typer.Option("auto", "--labels", help="auto (phantoms) | orcascore | 4artery."),
+    mode: str = typer.Option("auto", "--mode", help="Your images: gated | non-gated | auto."),
+    seed: int = typer.Option(0, "--seed"),
+    name: str = typer.Option("calcium-lesions", "--name", help="Model name in the manifest."),
+    workers: int = typer.Option(1, "--workers", min=1),
+) -> None:
+    """Train the lesion classifier (coronary LM/LAD/LCX/RCA vs other) on labelled CTs."""
+    import shlex
+    import sys
+
+    from ..calcium.train import discover_cases, train_classifier
+    from ..console import progress_bar
+
+    cases = [c for d in data for c in discover_cases(d, labels=labels, mode=mode)]
+    synthetic = labels in ("auto", "phantom")
+    trained_on = (f"{'synthetic: hounsfield phantom chest patients' if synthetic else 'user data'} "
+                  f"({len(cases)} exams from {', '.join(str(d) for d in data)})")
+    command = "hounsfield " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["train"] else \
+        f"hounsfield train calcium --data {' --data '.join(map(str, data))} -o {output} --labels {labels} --seed {seed}"
+    with progress_bar() as bar:
+        task = bar.add_task("candidates", total=len(cases))
+        res = train_classifier(cases, output, seed=seed, name=name, command=command, trained_on=trained_on,
+                               workers=workers, progress=lambda i, n: bar.update(task, completed=i))
+    m = res["metrics"]
+    typer.echo(f"{res['entry'].path}: {m['n_candidates']} candidates from {m['n_exams']} exams; "
+               f"validation {json.dumps(m.get('validation', {}).get('f1', {}))}")
+
+
+import json  # noqa: E402
