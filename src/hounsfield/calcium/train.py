@@ -136,7 +136,9 @@ def train_classifier(cases: list[Case], out_dir: str | os.PathLike, *, seed: int
     ug = np.unique(groups)
     val_groups = set(rng.permutation(ug)[: max(1, len(ug) // 5)].tolist())
     is_val = np.array([g in val_groups for g in groups])
-    params = dict(max_iter=300, learning_rate=0.08, max_leaf_nodes=31, l2_regularization=1.0, random_state=seed)
+    # small data sets (a user's first few labelled exams) need smaller leaves than the default 20 samples
+    params = dict(max_iter=300, learning_rate=0.08, max_leaf_nodes=31, l2_regularization=1.0, random_state=seed,
+                  min_samples_leaf=int(min(20, max(1, len(y) // 10))))
     metrics: dict[str, Any] = {"n_exams": len(used), "n_patients": int(len(ug)), "n_candidates": int(len(y)),
                                "class_counts": {CLASS_NAMES[int(k)]: int(v) for k, v in zip(*np.unique(y, return_counts=True))}}
     if is_val.any() and (~is_val).any():
