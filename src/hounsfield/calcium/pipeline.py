@@ -156,24 +156,23 @@ def _regions_from_lesions(lesions: Sequence[Lesion], names: Sequence[str], with_
 
 
 def _input_slices(lesions: list[Lesion], original: Volume, scored: Volume, half_thickness: float) -> list[Lesion]:
-    """Report slice ranges in the *input* file's k numbering (scored on slabs)."""
-    out = []
+    """Report slice ranges in the *input* file's k numbering (lesions were scored on slabs)."""
+    if not lesions:
+        return lesions
     inv = np.linalg.inv(original.affine)
-    kdir = scored.affine[:3, 2] / np.linalg.norm(scored.affine[:3, 2])
-    for l in lesions:
-        c = np.asarray(l.centroid_mm)
-        # the slab range of the lesion along the slab axis, through its centroid
-        kc = scored.voxel(c)[2]
-        s0, s1 = l.slices if l.slices[0] >= 0 else (kc, kc)
-        ks = []
-        for s in (s0, s1):
-            for sign in (-1, 1):
-                p = c + (s - kc) * scored.affine[:3, 2] + sign * (half_thickness - 1e-3) * kdir
-                ks.append((inv[:3, :3] @ p + inv[:3, 3])[2])
-        k0 = int(np.clip(np.ceil(min(ks) - 0.5), 0, original.shape[2] - 1))
-        k1 = int(np.clip(np.floor(max(ks) + 0.5), 0, original.shape[2] - 1))
-        out.append(dataclasses.replace(l, slices=(k0, k1)))
-    return out
+    col = scored.affine[:3, 2]
+    kdir = col / np.linalg.norm(col)
+    c = np.array([l.centroid_mm for l in lesions], np.float64)  # (n, 3)
+    kc = scored.voxel(c)[:, 2]
+    sl = np.array([l.slices if l.slices[0] >= 0 else (np.nan, np.nan) for l in lesions], np.float64)
+    sl = np.where(np.isnan(sl), kc[:, None], sl)
+    # the slab range through each centroid, widened by half a slab on both sides, in the original's voxels
+    pts = (c[:, None, None, :] + (sl - kc[:, None])[:, :, None, None] * col
+           + np.array([-1.0, 1.0])[None, None, :, None] * (half_thickness - 1e-3) * kdir)
+    k = (pts.reshape(-1, 3) @ inv[:3, :3].T + inv[:3, 3])[:, 2].reshape(len(lesions), 4)
+    k0 = np.clip(np.ceil(k.min(axis=1) - 0.5), 0, original.shape[2] - 1).astype(int)
+    k1 = np.clip(np.floor(k.max(axis=1) + 0.5), 0, original.shape[2] - 1).astype(int)
+    return [dataclasses.replace(l, slices=(int(a), int(b))) for l, a, b in zip(lesions, k0, k1)]
 
 
 def analyse(

@@ -400,7 +400,9 @@ def score_volume(
         vals = sub_arr[sub_mask].astype(np.float64)
         npx = np.bincount(flat, minlength=ncomp + 1)[1:]
         hu_sum = np.bincount(flat, weights=vals, minlength=ncomp + 1)[1:]
-        peak = np.asarray(ndimage.maximum(sub_arr, comp, idx), dtype=np.float64)
+        peak = np.full(ncomp + 1, -np.inf)
+        np.maximum.at(peak, flat, vals)  # per-component peak over the candidate voxels only (no full sort)
+        peak = peak[1:]
         area = npx * pixel_area
         keep = np.ones(ncomp, bool)
         if opts.min_area_px is not None:
@@ -415,8 +417,14 @@ def score_volume(
         comp_to_lesion = np.zeros(ncomp + 1, np.int64)
         comp_to_lesion[comp[counted]] = lesion_lab[counted]
         kept_ids = idx[keep]
+        # per-lesion statistics over the counted voxels only
+        cpos = np.nonzero(counted)
+        lflat = lesion_lab[cpos].astype(np.int64)
+        lvals = sub_arr[cpos].astype(np.float64)
+        lesion_peak = np.full(nles + 1, -np.inf)
+        np.maximum.at(lesion_peak, lflat, lvals)
+        lesion_peak = lesion_peak[1:]
         if opts.lesion_mode == "3d" and nles:
-            lesion_peak = np.asarray(ndimage.maximum(sub_arr, lesion_lab, np.arange(1, nles + 1)), dtype=np.float64)
             comp_weight = np.zeros(ncomp, np.int64)
             comp_weight[keep] = agatston_weight(lesion_peak[comp_to_lesion[kept_ids] - 1], kvp_used)
         else:
@@ -431,18 +439,23 @@ def score_volume(
                         if c is not None else None)
             les_w = np.zeros(nles + 1, np.int64)
             np.maximum.at(les_w, L, comp_weight[keep])
-            lidx = np.arange(1, nles + 1)
-            les_peak = np.asarray(ndimage.maximum(sub_arr, lesion_lab, lidx), dtype=np.float64)
-            cents = np.asarray(ndimage.center_of_mass(counted, lesion_lab, lidx), dtype=np.float64).reshape(-1, 3)
+            les_peak = lesion_peak
+            lcnt = np.bincount(lflat, minlength=nles + 1)[1:].astype(np.float64)
+            cents = np.column_stack([np.bincount(lflat, weights=c.astype(np.float64), minlength=nles + 1)[1:] / lcnt
+                                     for c in cpos])
             cents += np.array([box[0].start, box[1].start, box[2].start], np.float64)
             world = ras.world(cents)
+            les_region = np.zeros(nles + 1, np.int64)
             if sub_lab is not None:
-                les_region = np.asarray(ndimage.maximum(sub_lab, lesion_lab, lidx), dtype=np.int64)
-            else:
-                les_region = np.zeros(nles, np.int64)
+                np.maximum.at(les_region, lflat, sub_lab[cpos])
+            les_region = les_region[1:]
+            kmin = np.full(nles + 1, np.iinfo(np.int64).max)
+            kmax = np.full(nles + 1, -1)
+            np.minimum.at(kmin, lflat, cpos[2])
+            np.maximum.at(kmax, lflat, cpos[2])
             nk = arr.shape[2]
-            for n, sl in enumerate(ndimage.find_objects(lesion_lab)):
-                k0, k1 = sl[2].start + box[2].start, sl[2].stop - 1 + box[2].start
+            for n in range(nles):
+                k0, k1 = int(kmin[n + 1]) + box[2].start, int(kmax[n + 1]) + box[2].start
                 if flip_k:
                     k0, k1 = nk - 1 - k1, nk - 1 - k0
                 if not k_is_axial:
