@@ -51,7 +51,7 @@ def test_cli_outputs(tmp_path, capsys):
     out = tmp_path / "r.json"
     rc = main(["calcium", str(src), "--non-gated", "--json", str(out), "--csv", str(tmp_path / "ng.csv"),
                "--overlay", str(tmp_path / "o.png"), "--save-fake-gated", str(tmp_path / "fg"),
-               "--mass-calibration", "0.001"])
+               "--mass-calibration", "0.001", "--classifier", "none"])
     assert rc == 0, capsys.readouterr().err
     d = json.loads(out.read_text())
     for k in JSON_KEYS:
@@ -127,7 +127,7 @@ def test_masks_multilabel_file(tmp_path, capsys):
     spine = (xyz[:, 0] / 16) ** 2 + ((xyz[:, 1] + 62) / 16) ** 2 <= 1
     lab = np.where(heart, 51, np.where(spine, 32, 0)).astype(np.uint8).reshape(coarse.shape)
     ms = write_nifti(coarse.with_array(lab), tmp_path / "totalseg.nii.gz")
-    rc = main(["calcium", str(src), "--masks", str(ms), "--json", str(tmp_path / "r.json")])
+    rc = main(["calcium", str(src), "--masks", str(ms), "--json", str(tmp_path / "r.json"), "--classifier", "none"])
     assert rc == 0, capsys.readouterr().err
     d = json.loads((tmp_path / "r.json").read_text())
     assert d["agatston"] == pytest.approx(EXPECTED_AGATSTON) and d["blood_pool_hu"] == pytest.approx(40.0)
@@ -148,3 +148,36 @@ def test_compare_cli(tmp_path, capsys):
     d = json.loads((tmp_path / "c.json").read_text())
     assert d["n"] == 40 and d["icc"] > 0.8 and len(d["confusion"]) == 5 and "icc" in d["ci95"]
     assert (tmp_path / "ba.png").exists()
+
+
+def test_bundled_classifier_names_arteries(tmp_path, capsys):
+    from hounsfield.calcium.classify import load_classifier
+    from hounsfield.models.registry import load_entry
+
+    entry = load_entry("calcium-lesions")  # sha256 verified
+    assert "synthetic" in entry.trained_on and entry.metrics["n_candidates"] > 1000
+    model = load_classifier()
+    r = analyse(toy_chest(3.0), mode="gated", classifier=model)
+    assert set(r.score.regions) == {"LM", "LAD", "LCX", "RCA", "other"}
+    coronary = sum(r.score.regions[a].agatston for a in ("LM", "LAD", "LCX", "RCA"))
+    assert r.score.agatston == pytest.approx(coronary)  # "other" is not in the coronary total
+    assert r.classifier["name"] == "calcium-lesions"
+    assert not any("no lesion classifier" in w for w in r.warnings)
+
+
+def test_cli_reads_a_dicom_folder(tmp_path, capsys):
+    from hounsfield.io import write_dicom_series
+
+    write_dicom_series(toy_chest(3.0), tmp_path / "p07_gated", prefix="G")
+    rc = main(["calcium", str(tmp_path / "p07_gated"), "--classifier", "none", "--csv", str(tmp_path / "g.csv")])
+    assert rc == 0, capsys.readouterr().err
+    row = next(csv.DictReader(open(tmp_path / "g.csv")))
+    assert row["patient_id"] == "p07" and float(row["agatston"]) == pytest.approx(EXPECTED_AGATSTON)
+
+
+def test_patient_id_pairs_gated_and_non_gated(tmp_path):
+    from hounsfield.commands.calcium import patient_id_of
+
+    assert patient_id_of(tmp_path / "p01_gated.nii.gz") == patient_id_of(tmp_path / "p01_non_gated.nii.gz") == "p01"
+    assert patient_id_of(tmp_path / "patient_0003" / "gated.nii.gz") == "patient_0003"
+    assert patient_id_of(tmp_path / "patient_0003" / "non_gated.nii.gz") == "patient_0003"

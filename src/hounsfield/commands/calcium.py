@@ -44,13 +44,13 @@ def patient_id_of(path: Path, meta_id: str | None = None) -> str:
         if name.lower().endswith(ext):
             name = name[: -len(ext)]
             break
-    for suffix in ("_non_gated", "_nongated", "_gated", "non_gated", "nongated", "gated", "_ct", "ct"):
+    for suffix in ("_non_gated", "non_gated", "_nongated", "nongated", "_gated", "gated", "_ct", "ct"):
         if name.lower().endswith(suffix):
             name = name[: -len(suffix)]
             break
     name = name.strip("_-")
-    if not name or path.is_dir():
-        name = path.name if path.is_dir() else path.parent.name
+    if not name:  # a file or folder named just "gated" / "non_gated" / "ct": the patient's folder names it
+        name = path.resolve().parent.name
     return name or (meta_id or "exam")
 
 
