@@ -46,8 +46,11 @@ def write_overlay(result: CalciumResult, path: str | os.PathLike, n_slices: int 
         les_reg[n + 1] = reg_index[l.region]
     colour_map = les_reg[lm]
     # slices with the largest score share
+    # slices ranked by the score they hold, counting lesions (coronary first) rather than non-coronary ones
+    counted = [n for n, l in enumerate(lesions) if l.region not in ("other", "aorta")] or list(range(len(lesions)))
     per_slice = np.zeros(arr.shape[2])
-    for n, l in enumerate(lesions):
+    for n in counted:
+        l = lesions[n]
         ks = np.flatnonzero((lm == n + 1).any(axis=(0, 1)))
         per_slice[ks] += l.agatston / max(len(ks), 1)
     order = [int(k) for k in np.argsort(per_slice)[::-1][:n_slices] if per_slice[k] > 0]
