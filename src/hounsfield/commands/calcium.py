@@ -70,7 +70,7 @@ def score(
     gated: bool = typer.Option(False, "--gated", help="ECG-gated calcium-score exam: score the slices as stored."),
     non_gated: bool = typer.Option(False, "--non-gated", help="Non-gated chest CT: fake gated to 3 mm first."),
     auto: bool = typer.Option(False, "--auto", help="Decide from metadata and slice geometry (the default)."),
-    roi: Optional[str] = typer.Option(None, "--roi", help="Label file (NIfTI/DICOM SEG, world-aligned): one score per "
+    roi: Optional[str] = typer.Option(None, "--roi", help="Label file (NIfTI/NRRD/MHA, aligned in world space): one score per "
                                       "label; or 'all': the whole volume, no anatomy."),
     masks: Optional[Path] = typer.Option(None, "--masks", help="TotalSegmentator output folder (heart.nii.gz, "
                                          "aorta.nii.gz, vertebrae_*, rib_*, sternum.nii.gz) or multilabel file."),
