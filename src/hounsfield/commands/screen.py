@@ -38,7 +38,7 @@ def screen(
 @app.command()
 def demo(
     output: Path = typer.Option(Path("hounsfield-demo"), "-o", "--output", help="Where to write the demo."),
-    seed: int = typer.Option(0, "--seed", help="Synthetic patient seed."),
+    seed: int = typer.Option(2, "--seed", help="Synthetic patient seed (the default has coronary calcium)."),
     matrix: int = typer.Option(512, "--matrix", help="In-plane matrix of the synthetic scans."),
 ) -> None:
     """Generate one synthetic patient (gated + non-gated CT, as DICOM) and screen both exams.
@@ -55,7 +55,7 @@ def demo(
     t0 = time.perf_counter()
     patient = output / "patient"
     result = generate_patient(seed=seed, index=0, matrix=matrix, gated_matrix=matrix, coverage="chest_abdomen",
-                              zero_cac_rate=0.0)
+                              thickness=1.25, zero_cac_rate=0.05)
     write_patient(result, patient, formats=("dicom",), masks=False)
     truth = json.loads((patient / "truth.json").read_text())
     typer.echo(f"synthetic patient written to {patient} ({time.perf_counter() - t0:.1f} s): "

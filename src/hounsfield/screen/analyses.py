@@ -167,6 +167,12 @@ def vertebrae(volume: Volume, *, models_dir: str | None = None, dicom_outputs: b
         return sec
     sec.summary = [("Vertebrae found", f"{names[0]} to {names[-1]} ({len(names)})"),
                    ("Labelling anchored on", str(d.get("anchor")))]
+    try:
+        from ..models import load_entry
+
+        sec.models.append(load_entry("vertebrae-anatomical", models_dir).summary())
+    except Exception:  # noqa: BLE001 - the detector runs with its defaults without a manifest entry
+        pass
     labels = label_map(det, volume)
     sec.masks["vertebrae.nii.gz"] = labels
     sec.figures["vertebrae"] = _png(_vertebra_figure, volume, det)
@@ -190,8 +196,13 @@ def _vertebra_figure(volume: Volume, det: Any, path: Path) -> None:
     import numpy as np
 
     v = volume.to_ras()
-    arr = np.clip(v.array, -200, 1200).astype(np.float32)
-    mip = arr.max(axis=0).T  # (k, j): z up after flip
+    # a 40 mm sagittal slab around the spine (a full-width MIP is all ribs)
+    xs = [c.xyz[0] for c in det.centroids]
+    i0 = float(v.voxel([float(np.median(xs)), 0, 0])[0]) if xs else v.shape[0] / 2
+    half = max(1, int(round(20.0 / v.spacing[0])))
+    lo, hi = max(0, int(i0) - half), min(v.shape[0], int(i0) + half + 1)
+    arr = np.clip(v.array[lo:hi], -200, 1200).astype(np.float32)
+    mip = arr.max(axis=0).T  # (k, j): z up with origin="lower"
     sp = v.spacing
     fig, ax = plt.subplots(figsize=(4, 6))
     extent = [v.affine[1, 3], v.affine[1, 3] + sp[1] * arr.shape[1], v.affine[2, 3], v.affine[2, 3] + sp[2] * arr.shape[2]]
