@@ -37,6 +37,7 @@ app.add_typer(evaluate_app, name="evaluate")
 COMMAND_MODULES = [
     "convert",
     "info",
+    "phantom",
 ]
 
 
