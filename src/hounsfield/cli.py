@@ -38,6 +38,7 @@ COMMAND_MODULES = [
     "convert",
     "info",
     "phantom",
+    "levels",
 ]
 
 

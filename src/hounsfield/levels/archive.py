@@ -40,6 +40,10 @@ def _objarray(items: Sequence[np.ndarray]) -> np.ndarray:
     return out
 
 
+def _int16(a: np.ndarray) -> np.ndarray:
+    return np.clip(np.rint(a), -32768, 32767).astype(np.int16)
+
+
 def save_mips(pairs: Sequence[MipPair], path: str | os.PathLike,
               levels_z_mm: np.ndarray | None = None) -> Path:
     """Write MIPs (and optionally their true level z, ``(N, 2)`` T12, L3, NaN = absent) to ``path``.
@@ -60,8 +64,8 @@ def save_mips(pairs: Sequence[MipPair], path: str | os.PathLike,
         return np.array([np.nan if v is None else float(v) for v in vals], np.float64)
 
     arrays = {
-        "imgs_f": _objarray([p.frontal.astype(np.int16) for p in pairs]),
-        "imgs_s": _objarray([p.sagittal.astype(np.int16) for p in pairs]),
+        "imgs_f": _objarray([_int16(p.frontal) for p in pairs]),
+        "imgs_s": _objarray([_int16(p.sagittal) for p in pairs]),
         "ids": np.array([p.exam_id for p in pairs], dtype=object),
         "thicks": opt([p.thickness_mm for p in pairs]),
         "v_levels": v_rows,
@@ -98,7 +102,7 @@ def load_mips(path: str | os.PathLike, published_row_mm: float = 1.0) -> tuple[l
     path = Path(path)
     try:
         data = np.load(path, allow_pickle=True)
-    except (OSError, ValueError) as exc:
+    except Exception as exc:  # noqa: BLE001 - numpy raises many kinds for a broken file
         raise InputError(f"{path}: not a readable .npz archive ({exc})") from None
     keys = set(data.files)
     if "imgs_f" in keys:

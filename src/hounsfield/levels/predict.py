@@ -19,7 +19,7 @@ from .archive import LEVEL_NAMES
 from .mip import MipGrid, MipPair, regrid
 
 __all__ = ["DEFAULT_MODEL", "LevelAnswer", "LevelResult", "LevelPredictor", "CSV_COLUMNS", "write_csv",
-           "read_csv", "load_predictor"]
+           "read_csv", "load_predictor", "overlay_png"]
 
 #: name of the bundled model in the registry
 DEFAULT_MODEL = "levels-mip"
@@ -171,3 +171,39 @@ def load_predictor(model: str | os.PathLike | None = None, models_dir: str | os.
         return LevelPredictor(model, {"file": str(model)})
     entry = load_entry(str(model or DEFAULT_MODEL), models_dir)
     return LevelPredictor(entry.path, entry.summary())
+
+
+def overlay_png(result: LevelResult, path: str | os.PathLike) -> Path:
+    """The frontal and sagittal MIPs (bone window) with a line at each predicted level."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .mip import bone_window
+
+    p = result.pair
+    if p is None:
+        raise ValueError("result carries no MIPs")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    aspect = p.z_mm / p.lateral_mm
+    fig, axes = plt.subplots(1, 2, figsize=(7, max(4.0, 7 * p.rows * aspect / (2 * p.frontal.shape[1]))))
+    colours = {"T12": "tab:orange", "L3": "tab:red"}
+    for ax, img, name in ((axes[0], p.frontal, "frontal"), (axes[1], p.sagittal, "sagittal")):
+        ax.imshow(bone_window(img), cmap="gray", aspect=aspect, vmin=0, vmax=1)
+        for lev, a in result.answers.items():
+            if a.row is not None:
+                ax.axhline(a.row, color=colours.get(lev, "tab:blue"), lw=1.2)
+                label = f"{lev} k={a.slice}" if a.slice is not None else lev
+                ax.text(2, a.row - 2, f"{label} ({a.confidence:.2f})", color=colours.get(lev, "tab:blue"), fontsize=8)
+        ax.set_title(name, fontsize=9)
+        ax.set_axis_off()
+    missing = [f"{lev}: {a.reason}" for lev, a in result.answers.items() if a.row is None]
+    fig.suptitle(result.exam_id + ("\n" + "; ".join(missing) if missing else ""), fontsize=8)
+    fig.tight_layout()
+    tmp = path.with_name(path.stem + ".part.png")
+    fig.savefig(tmp, dpi=90)
+    plt.close(fig)
+    os.replace(tmp, path)
+    return path
