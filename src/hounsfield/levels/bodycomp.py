@@ -8,13 +8,16 @@ height^2, cm^2/m^2) when the height is given.
 Compartments come either from masks you give (e.g. a tissue segmentation:
 :func:`composition_from_masks`) or from a built-in geometric rule
 (:func:`compartments`): the body is the largest object above -500 HU; the
-subcutaneous compartment is the fat (and skin) connected to the body
-surface; inside it, the muscle wall is the muscle-density tissue connected to
-the fascia; small enclosed holes of the wall are intermuscular (fat) or muscle,
-the large enclosed region is the abdominal cavity, whose fat is visceral.
+fascia is the outline of the muscle/bone tissue under a 3 mm skin band after
+a 5 mm closing (which bridges gaps of the wall); fat outside it is
+subcutaneous. Walking inwards from the fascia along rays from the centre, the
+muscle wall runs through muscle-density tissue and fat runs of at most 3 mm,
+and ends at the first longer fat run, gas or bone (at most 40 mm deep, 75 mm
+at the back for the paraspinal muscles); fat components mostly inside the wall
+are intermuscular, the rest of the fat inside the fascia is visceral.
 The rule is exact on clean concentric geometry (tested) and approximate on
-real scans where organs touch the muscle wall; masks from a segmentation model
-are better when you have them.
+real scans (organs touching the wall count as muscle, the psoas may be
+missed); masks from a segmentation model are better when you have them.
 """
 
 from __future__ import annotations
@@ -107,41 +110,115 @@ def _touching(mask: np.ndarray, seeds: np.ndarray) -> np.ndarray:
     return keep[lab]
 
 
-def compartments(hu: np.ndarray, pixel_mm: float, skin_mm: float = 3.0, min_cavity_fraction: float = 0.05
-                 ) -> Compartments:
+def _inner_wall_radius(cls: np.ndarray, centre: np.ndarray, core: np.ndarray, step: float, gap: int,
+                       max_depth: np.ndarray, n_rays: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per ray from ``centre``: radius of the fascia (core edge) and of the inner edge of the muscle wall.
+
+    ``cls``: 1 lean, 2 fat, 0 anything else. Walking inwards from the fascia the
+    wall continues through lean pixels and fat runs of at most ``gap`` samples,
+    and stops at anything else or after ``max_depth`` (per ray, samples).
+    """
+    ang = np.linspace(0, 2 * np.pi, n_rays, endpoint=False)
+    r_max = float(np.hypot(*core.shape))
+    rs = np.arange(0, r_max, step)
+    pi = centre[0] + np.outer(np.cos(ang), rs)
+    pj = centre[1] + np.outer(np.sin(ang), rs)
+    ii = np.clip(np.rint(pi).astype(int), 0, core.shape[0] - 1)
+    jj = np.clip(np.rint(pj).astype(int), 0, core.shape[1] - 1)
+    inside = core[ii, jj] & (pi >= 0) & (pj >= 0) & (pi <= core.shape[0] - 1) & (pj <= core.shape[1] - 1)
+    c = cls[ii, jj]
+    r_edge = np.zeros(n_rays)
+    r_in = np.zeros(n_rays)
+    for a in range(n_rays):  # one short walk per ray (a few hundred rays)
+        idx = np.flatnonzero(inside[a])
+        if len(idx) == 0:
+            continue
+        e = int(idx[-1])
+        r_edge[a] = rs[e]
+        k, fat_run, last_lean = e, 0, e
+        while k >= 0 and e - k <= max_depth[a]:
+            v = c[a, k]
+            if v == 1:
+                fat_run, last_lean = 0, k
+            elif v == 2 and fat_run < gap:
+                fat_run += 1
+            else:
+                break
+            k -= 1
+        r_in[a] = rs[last_lean]
+    return r_edge, r_in
+
+
+def compartments(hu: np.ndarray, pixel_mm: float, skin_mm: float = 3.0, close_mm: float = 5.0,
+                 gap_mm: float = 3.0, wall_mm: float = 40.0, back_mm: float = 75.0,
+                 posterior: tuple[float, float] = (0.0, -1.0), n_rays: int = 360) -> Compartments:
     """Muscle, SAT, VAT and IMAT masks of one axial slice by the geometric rule (see the module docstring).
 
     Parameters
     ----------
     hu
-        2-D slice in HU.
+        2-D slice in HU, indexed like ``Volume.array[:, :, k]``.
     pixel_mm
-        In-plane pixel size (mm), for the skin band.
+        In-plane pixel size (mm).
     skin_mm
         Width of the band under the body surface treated as skin.
-    min_cavity_fraction
-        Enclosed regions of the muscle wall larger than this fraction of the
-        area inside the fascia are the cavity; smaller ones are intermuscular.
+    close_mm
+        Closing radius that bridges gaps of the muscle wall when finding the fascia.
+    gap_mm
+        Longest fat run crossed inside the muscle wall (intermuscular fat).
+    wall_mm, back_mm
+        Deepest muscle wall measured from the fascia, elsewhere and within
+        50 degrees of ``posterior`` (paraspinal muscles).
+    posterior
+        Direction of the patient's back in array index space ``(i, j)``.
     """
     hu = np.asarray(hu, np.float32)
+    px = float(pixel_mm)
     body = ndimage.binary_fill_holes(_largest(hu > -500))
     fat = body & _in(hu, FAT_HU)
     lean = body & _in(hu, MUSCLE_HU)
-    shell = body & (ndimage.distance_transform_edt(body) <= max(1.0, skin_mm / pixel_mm))
-    sat_region = _touching(fat | shell, shell)
-    core = ndimage.binary_fill_holes(body & ~sat_region)
-    fascia = core & ~ndimage.binary_erosion(core)
-    wall = _touching(lean & core, fascia)
-    enclosed = ndimage.binary_fill_holes(wall) & ~wall
-    lab, n = ndimage.label(enclosed)
-    sizes = np.bincount(lab.ravel(), minlength=n + 1)
-    big = sizes >= min_cavity_fraction * max(1, int(core.sum()))
-    big[0] = False
-    small = enclosed & ~big[lab]
-    muscle = wall | (small & lean)
-    imat = small & fat
-    vat = fat & core & ~wall & ~small
-    sat = fat & sat_region
+    inner_body = body & (ndimage.distance_transform_edt(body) > max(1.0, skin_mm / px))
+    # fascia: the outline of lean/bone tissue under the skin, gaps of the wall closed
+    dense = inner_body & (hu >= MUSCLE_HU[0])
+    r = max(1, int(round(close_mm / px)))
+    yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
+    disk = xx * xx + yy * yy <= r * r
+    padded = np.pad(dense, r + 1)
+    closed = ndimage.binary_closing(padded, structure=disk)[r + 1:-r - 1, r + 1:-r - 1]
+    core = ndimage.binary_fill_holes(_largest(closed & inner_body)) if closed.any() else closed
+    sat = fat & ~core
+    # the muscle wall: from the fascia inwards along rays from the core centre
+    cls = np.where(lean, 1, np.where(fat, 2, 0)).astype(np.int8)
+    if not core.any():
+        z = np.zeros_like(body)
+        return Compartments(muscle=z, sat=sat, vat=z.copy(), imat=z.copy(), body=body)
+    centre = np.array(ndimage.center_of_mass(core))
+    step = 0.5
+    ang = np.linspace(0, 2 * np.pi, n_rays, endpoint=False)
+    post = np.asarray(posterior, float)
+    post = post / (np.linalg.norm(post) or 1.0)
+    back = (np.cos(ang) * post[0] + np.sin(ang) * post[1]) > np.cos(np.deg2rad(50))
+    max_depth = np.where(back, back_mm, wall_mm) / px / step
+    _, r_in = _inner_wall_radius(cls, centre, core, step, max(1, int(round(gap_mm / px / step))), max_depth,
+                                 n_rays)
+    gi, gj = np.nonzero(core)
+    rr = np.hypot(gi - centre[0], gj - centre[1])
+    aa = np.mod(np.arctan2(gj - centre[1], gi - centre[0]), 2 * np.pi)
+    ray = np.rint(aa / (2 * np.pi) * n_rays).astype(int) % n_rays
+    region = np.zeros_like(core)
+    region[gi, gj] = rr >= r_in[ray] - 1.0
+    muscle = lean & region & core
+    # fat of the core: components mostly inside the wall are intermuscular, the rest visceral
+    lab, n = ndimage.label(fat & core, structure=np.ones((3, 3), bool))
+    if n:
+        tot = np.bincount(lab.ravel(), minlength=n + 1)
+        inw = np.bincount(lab.ravel(), weights=region.ravel().astype(float), minlength=n + 1)
+        is_imat = inw >= 0.5 * np.maximum(tot, 1)
+        is_imat[0] = False
+        imat = is_imat[lab]
+    else:
+        imat = np.zeros_like(core)
+    vat = fat & core & ~imat
     return Compartments(muscle=muscle, sat=sat, vat=vat, imat=imat, body=body)
 
 
@@ -180,7 +257,13 @@ def body_composition(volume: Volume, index: int, *, level: str = "L3", height_m:
                      masks: Compartments | None = None) -> tuple[BodyComposition, Compartments, np.ndarray]:
     """Body composition on slice ``index`` of ``volume`` (rule-based compartments unless ``masks`` are given)."""
     hu, area = slice_of_volume(volume, index)
-    comp = masks if masks is not None else compartments(hu, float(np.sqrt(area)))
+    if masks is None:
+        # the patient's back (world -y) in array index space of this slice
+        inv = np.linalg.pinv(volume.affine[:3, :2])
+        post = inv @ np.array([0.0, -1.0, 0.0])
+        comp = compartments(hu, float(np.sqrt(area)), posterior=(float(post[0]), float(post[1])))
+    else:
+        comp = masks
     res = composition_from_masks(hu, area, comp, level=level, index=index, z_mm=float(volume.slice_z_mm(index)),
                                  height_m=height_m, method="masks" if masks is not None else "rule")
     return res, comp, hu
