@@ -141,7 +141,8 @@ def sample_crop(ex: Example, h: int, rng: np.random.Generator, aug: Augment | No
     if aug is not None:
         if rng.random() < aug.short_fov_p and valid.any():
             idx = np.flatnonzero(valid)
-            length = int(rng.uniform(aug.min_fov_mm / z_mm, len(idx)))
+            lo = aug.min_fov_mm / z_mm
+            length = int(rng.uniform(lo, len(idx))) if len(idx) > lo else len(idx)
             a = int(idx[0] + rng.integers(0, max(1, len(idx) - length + 1)))
             cut = np.zeros_like(valid)
             cut[a:a + length] = True
