@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import shlex
-import sys
 import time
 from pathlib import Path
 from typing import Any, Iterator, Optional
@@ -188,7 +187,13 @@ def train_levels(
 
     examples = load_dataset(paths, MipGrid(**cfg.grid))
     stderr.print(f"{len(examples)} exams; training {steps} steps")
-    command = "hounsfield " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    args = ["hounsfield", "train", "levels"] + [a for d in data for a in ("--data", str(d))]
+    if synthetic:
+        args += ["--synthetic", str(synthetic), "--synthetic-seed", str(synthetic_seed)]
+    args += ["-o", str(out), "--seed", str(seed), "--steps", str(steps), "--batch-size", str(batch_size), "--lr", str(lr),
+             "--crop-rows", str(crop_rows), "--val-fraction", str(val_fraction), "--val-every", str(val_every),
+             "--max-minutes", str(max_minutes), "--threads", str(threads)]
+    command = " ".join(shlex.quote(a) for a in args)
 
     def show(step: int, total: int, row: dict[str, Any]) -> None:
         stderr.print(" ".join(f"{k}={v}" for k, v in row.items()))

@@ -8,7 +8,12 @@ from superior to inferior:
 * ``ids``: exam IDs; ``thicks``: slice thickness (mm) of each exam;
 * ``v_levels``: ``(N, 2)`` rows of ``[T12, L3]`` in MIP rows, ``-1`` when absent.
 
-Their rows are 1 mm apart (``published_row_mm``). hounsfield writes the same
+Their rows are 1 mm apart (``published_row_mm``). The sarcopenia-ai layout
+(``images_f``, ``images_s``, ``names``, ``slice_thickness``, ``spacings``,
+``ydata_T12`` / ``ydata_L3`` rows) - also what ``hounsfield phantom chest
+--format mip`` writes - loads as well. Published MIPs are displayed with the
+patient's right (frontal) and anterior (sagittal) on the left; their columns are
+flipped on loading to hounsfield's order (world +x, +y). hounsfield writes the same
 keys (so existing loaders read our archives as they are) plus its own
 geometry: ``z_mm``, ``lateral_mm``, ``z_top_mm``, ``valid``, ``k_z0``,
 ``k_dz``, ``n_slices`` and ``levels_z_mm`` (world z of each level, NaN when
@@ -105,7 +110,22 @@ def load_mips(path: str | os.PathLike, published_row_mm: float = 1.0) -> tuple[l
     except Exception as exc:  # noqa: BLE001 - numpy raises many kinds for a broken file
         raise InputError(f"{path}: not a readable .npz archive ({exc})") from None
     keys = set(data.files)
-    if "imgs_f" in keys:
+    row_mm = np.full(0, np.nan)
+    if "images_f" in keys:  # sarcopenia-ai layout (also written by 'hounsfield phantom chest --format mip')
+        fr = list(data["images_f"])
+        sa = list(data["images_s"]) if "images_s" in keys else [None] * len(fr)
+        n0 = len(fr)
+        data = {**{k: data[k] for k in keys}, "ids": data["names"] if "names" in keys else None,
+                "thicks": data["slice_thickness"] if "slice_thickness" in keys else np.full(n0, np.nan)}
+        if "spacings" in keys:
+            row_mm = np.asarray(data["spacings"], np.float64).reshape(-1)
+        if "ydata_T12" in keys or "ydata_L3" in keys:
+            data["v_levels"] = np.stack([np.asarray(data.get(f"ydata_{lv}", np.full(n0, -1)), np.float64).reshape(-1)
+                                         for lv in LEVEL_NAMES], axis=1)
+        if data["ids"] is None:
+            data.pop("ids")
+        keys = set(data)
+    elif "imgs_f" in keys:
         fr = list(data["imgs_f"])
         sa = list(data["imgs_s"]) if "imgs_s" in keys else [None] * len(fr)
     elif "x" in keys:
@@ -123,6 +143,8 @@ def load_mips(path: str | os.PathLike, published_row_mm: float = 1.0) -> tuple[l
         s = np.full_like(f, AIR_HU) if sa[i] is None else np.asarray(sa[i], np.float32)
         if f.ndim != 2 or s.ndim != 2 or s.shape[0] != f.shape[0]:
             raise InputError(f"{path}: exam {ids[i]}: MIPs must be 2-D with the same number of rows")
+        if not ours:  # published layouts show the patient's right and anterior on the left: flip to +x, +y
+            f, s = f[:, ::-1].copy(), s[:, ::-1].copy()
         if ours:
             pairs.append(MipPair(
                 exam_id=ids[i], frontal=f, sagittal=s, z_top_mm=_nan_none(data["z_top_mm"][i]),
@@ -132,11 +154,12 @@ def load_mips(path: str | os.PathLike, published_row_mm: float = 1.0) -> tuple[l
                 n_slices=None if int(data["n_slices"][i]) < 0 else int(data["n_slices"][i]),
             ))
         else:
+            rmm = float(row_mm[i]) if i < len(row_mm) and np.isfinite(row_mm[i]) else float(published_row_mm)
             pairs.append(MipPair(
-                exam_id=ids[i], frontal=f, sagittal=s, z_top_mm=None, z_mm=float(published_row_mm),
-                lateral_mm=float(published_row_mm), valid=np.ones(f.shape[0], bool),
+                exam_id=ids[i], frontal=f, sagittal=s, z_top_mm=None, z_mm=rmm,
+                lateral_mm=rmm, valid=np.ones(f.shape[0], bool),
                 thickness_mm=_nan_none(thicks[i]) if i < len(thicks) else None,
-                decisions=("published archive: rows taken as %g mm apart, no slice geometry" % published_row_mm,),
+                decisions=("published archive: rows %g mm apart, no slice geometry" % rmm,),
             ))
     if ours:
         levels = np.asarray(data["levels_z_mm"], np.float64).reshape(n, 2)
