@@ -36,7 +36,11 @@ def _iter_inputs(inputs: list[Path]) -> Iterator[tuple[str, Any]]:
     from ..io.readers import is_image_file, read
     from ..levels.archive import load_mips
 
+    stems = [_exam_id(p) for p in inputs]
     for path in inputs:
+        base = _exam_id(path)
+        if stems.count(base) > 1:  # e.g. many patient_*/non_gated.nii.gz: name them by their folder
+            base = f"{path.resolve().parent.name}_{base}"
         if not path.exists():
             raise InputError(f"{path}: no such file or folder")
         if path.is_file() and path.suffix.lower() == ".npz":
@@ -44,11 +48,11 @@ def _iter_inputs(inputs: list[Path]) -> Iterator[tuple[str, Any]]:
             for p in pairs:
                 yield p.exam_id, p
         elif path.is_file() and is_image_file(path):
-            yield _exam_id(path), read(path)
+            yield base, read(path)
         else:
             vols = read_dicom(path)
             for i, v in enumerate(vols):
-                eid = _exam_id(path) if len(vols) == 1 else f"{_exam_id(path)}_s{v.meta.series_number or i}"
+                eid = base if len(vols) == 1 else f"{base}_s{v.meta.series_number or i}"
                 yield eid, v
 
 
