@@ -72,3 +72,17 @@ def test_volume_slice_and_csv(tmp_path):
     p = write_bodycomp_csv([bc.row("x")], tmp_path / "bc.csv")
     header = p.read_text().splitlines()[0].split(",")
     assert header == BODYCOMP_COLUMNS
+
+
+def test_real_slice_same_areas_in_any_orientation(fixtures_dir):
+    from hounsfield.io import read
+
+    v = read(fixtures_dir / "ct_abdomen" / "ct.nii.gz")
+    ref, comp, _ = body_composition(v, 73)
+    for codes in ("LPS", "LAS"):
+        got, _, _ = body_composition(v.reorient(codes), 73)
+        assert got.muscle_area_cm2 == pytest.approx(ref.muscle_area_cm2, rel=0.02)
+        assert got.sat_area_cm2 == pytest.approx(ref.sat_area_cm2, rel=0.02)
+        assert got.vat_area_cm2 == pytest.approx(ref.vat_area_cm2, rel=0.02)
+    # compartments do not overlap
+    assert not (comp.muscle & comp.sat).any() and not (comp.sat & comp.vat).any() and not (comp.vat & comp.imat).any()
