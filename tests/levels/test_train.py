@@ -52,3 +52,17 @@ def test_tiny_training_run_writes_weights_config_and_log(tmp_path):
     assert pred.grid == MipGrid() and pred.levels == ("T12", "L3")
     r = pred.predict(_examples(1)[0].pair)
     assert set(r.answers) == {"T12", "L3"}
+
+
+def test_fine_tuning_starts_from_given_weights(tmp_path):
+    import torch
+
+    ex = _examples(3)
+    train(ex, tmp_path / "a", TrainConfig(steps=1, batch_size=2, crop_rows=32, val_every=1, seed=2))
+    w0 = torch.load(tmp_path / "a" / "levels_mip.pt", weights_only=True)["state_dict"]
+    cfg = TrainConfig(steps=1, batch_size=2, crop_rows=32, val_every=1, seed=2, lr=1e-12,
+                      init=str(tmp_path / "a" / "levels_mip.pt"))
+    train(ex, tmp_path / "b", cfg)
+    w1 = torch.load(tmp_path / "b" / "levels_mip.pt", weights_only=True)["state_dict"]
+    conv = "enc_f.b1.0.weight"
+    assert torch.allclose(w0[conv], w1[conv], atol=1e-6)    # a tiny learning rate keeps the start weights

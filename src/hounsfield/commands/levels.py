@@ -158,6 +158,8 @@ def train_levels(
     val_every: int = typer.Option(250, "--val-every", min=1),
     max_minutes: float = typer.Option(0.0, "--max-minutes", min=0.0, help="Stop after this many minutes (0: no limit)."),
     threads: int = typer.Option(1, "--threads", min=1, help="CPU threads for torch."),
+    init: Optional[str] = typer.Option(None, "--init", help="Start from these weights (a .pt file or a model name, e.g. levels-mip): fine-tuning."),
+    min_fov_mm: float = typer.Option(100.0, "--min-fov-mm", min=10.0, help="Shortest simulated field of view in training crops."),
 ) -> None:
     """Train the T12/L3 level model (heat-map regression along z over frontal + sagittal MIPs)."""
     import numpy as np
@@ -169,8 +171,15 @@ def train_levels(
 
     if crop_rows % 4:
         raise typer.BadParameter("must be a multiple of 4", param_hint="--crop-rows")
+    init_path = ""
+    if init:
+        from ..models.registry import load_entry
+
+        init_path = init if Path(init).exists() else str(load_entry(init).path)
     cfg = TrainConfig(seed=seed, steps=steps, batch_size=batch_size, lr=lr, crop_rows=crop_rows,
-                      val_fraction=val_fraction, val_every=val_every, max_minutes=max_minutes, threads=threads)
+                      val_fraction=val_fraction, val_every=val_every, max_minutes=max_minutes, threads=threads,
+                      init=init_path)
+    cfg.augment["min_fov_mm"] = float(min_fov_mm)
     paths = list(data)
     out.mkdir(parents=True, exist_ok=True)
     if synthetic:
@@ -196,7 +205,9 @@ def train_levels(
         args += ["--synthetic", str(synthetic), "--synthetic-seed", str(synthetic_seed)]
     args += ["-o", str(out), "--seed", str(seed), "--steps", str(steps), "--batch-size", str(batch_size), "--lr", str(lr),
              "--crop-rows", str(crop_rows), "--val-fraction", str(val_fraction), "--val-every", str(val_every),
-             "--max-minutes", str(max_minutes), "--threads", str(threads)]
+             "--max-minutes", str(max_minutes), "--threads", str(threads), "--min-fov-mm", str(min_fov_mm)]
+    if init:
+        args += ["--init", init]
     command = " ".join(shlex.quote(a) for a in args)
 
     def show(step: int, total: int, row: dict[str, Any]) -> None:

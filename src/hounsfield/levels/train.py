@@ -51,6 +51,7 @@ class TrainConfig:
     augment: dict[str, Any] = field(default_factory=lambda: dataclasses.asdict(Augment()))
     levels: list[str] = field(default_factory=lambda: list(LEVEL_NAMES))
     max_minutes: float = 0.0         # stop early after this wall time (0 = no limit)
+    init: str = ""                   # start from these weights (fine-tuning); "" = random initialisation
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -145,6 +146,12 @@ def train(examples: Sequence[Example], out: str | os.PathLike, cfg: TrainConfig,
                 "n_train": len(tr), "n_val": len(val), "val_ids": [e.pair.exam_id for e in val],
                 "train_ids": [e.pair.exam_id for e in tr]}, out / "config.json")
     net = LevelNet(n_levels=len(cfg.levels), width=cfg.width, channels=cfg.channels)
+    if cfg.init:
+        blob = torch.load(cfg.init, map_location="cpu", weights_only=True)
+        if blob.get("grid") != cfg.grid or list(blob.get("levels", [])) != list(cfg.levels):
+            raise ValueError(f"{cfg.init}: its grid/levels differ from this training configuration")
+        net = LevelNet.from_config(blob["model_config"])
+        net.load_state_dict(blob["state_dict"])
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.steps, pct_start=0.1)
     sigma = cfg.sigma_mm / grid.z_mm
