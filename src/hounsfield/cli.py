@@ -42,6 +42,7 @@ COMMAND_MODULES = [
     "phantom",
     "screen",
     "vertebrae",
+    "levels",
 ]
 
 
