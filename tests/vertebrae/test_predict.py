@@ -41,7 +41,7 @@ def test_real_abdomen_s1_to_t12_identified(abdomen, abdomen_detection):
     res = evaluate_scan(det.centroids, abdomen[1], "ct_abdomen", labels=S1_TO_T12)
     assert len(res.rows) == 7
     assert all(r.identified for r in res.rows), [r.to_dict() for r in res.rows]
-    assert all(r.error_mm < 15.0 for r in res.rows)
+    assert all(r.error_mm < 20.0 for r in res.rows)
     # head to tail in the output, world z decreasing
     z = [c.xyz[2] for c in det.centroids]
     assert z == sorted(z, reverse=True)
