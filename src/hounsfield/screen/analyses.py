@@ -163,7 +163,7 @@ def vertebrae(volume: Volume, *, models_dir: str | None = None, dicom_outputs: b
                                                     "vertebrae_found": ",".join(names), **d})
     if not names:
         sec.status = NOT_ANALYSED
-        sec.reason = "no vertebra found in the field of view"
+        sec.reason = d.get("unlabelled") or "no vertebra found in the field of view"
         return sec
     sec.summary = [("Vertebrae found", f"{names[0]} to {names[-1]} ({len(names)})"),
                    ("Labelling anchored on", str(d.get("anchor")))]

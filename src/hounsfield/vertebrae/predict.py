@@ -462,12 +462,15 @@ def finish_detection(prep: Prepared, params: dict[str, float] | None = None) -> 
             sacral_label = 24
         elif rib_idx == 5:
             anchor = "sacrum + ribs"
-    elif rib_idx is not None:
+    elif rib_idx is not None and rib_idx >= 1:
+        # the lowest rib-bearing vertebra is T12 only when a rib-free one (L1) is seen below it
         anchor = "ribs"
         labels = [19 - (m - rib_idx) for m in range(n)]
     else:
-        anchor = "none (lowest vertebra assumed L5)"
-        labels = [24 - m for m in range(n)]
+        # no sacrum and no end of the ribs in view: counting has no starting point (the T1 anchor
+        # below may still supply one); never guessed
+        anchor = "none"
+        labels = None
     # top anchor: T1 is the highest rib-bearing vertebra under a rib-free one (C7), when 12 or 13
     # rib-bearing vertebrae run down from it to the lowest rib; 13 means a T13
     if rib_idx is not None:
@@ -497,6 +500,11 @@ def finish_detection(prep: Prepared, params: dict[str, float] | None = None) -> 
                 anchor = ("sacrum + " if top is not None else "") + "ribs from T1" + (" (T13)" if n_t == 13 else "")
                 if top is not None and labels[0] == 25:
                     anchor += " (L6)"
+    if labels is None:
+        info["unlabelled"] = ("no anatomical anchor in the field of view (sacrum, the lowest rib with a "
+                              "rib-free vertebra below it, or T1): vertebrae not identified")
+        info["rib_scores"] = [round(float(r), 2) for r in ribs]
+        return Detection([], [float(iso.world([0, 0, k])[2]) for k in discs], None, None, anchor, iso, info)
     if rib_idx is not None:
         lowest_rib = label_name(labels[rib_idx]) if 1 <= labels[rib_idx] <= 28 else None
         if anchor == "sacrum":
