@@ -241,7 +241,6 @@ def _group_key(s: _Slice) -> tuple:
         (s.rows, s.cols),
         tuple(np.round(s.spacing, 4)),
         image_type,
-        str(_get(ds, "Modality", "")),
     )
 
 

@@ -123,12 +123,10 @@ def write_nifti(
     if volume.meta.description:
         img.header["descrip"] = volume.meta.description.encode("ascii", "replace")[:79]
     tmp = path.with_name(path.name + ".part")
+    raw = img.to_bytes()  # nibabel serialises header + data; we only compress (in parallel)
     if path.name.endswith(".gz"):
-        raw = img.header.binaryblock + b"\x00" * (int(img.header["vox_offset"]) - img.header.sizeof_hdr)
-        raw += np.asarray(arr, order="F").tobytes(order="F")
-        tmp.write_bytes(_gzip_parallel(raw, compresslevel, threads or (os.cpu_count() or 1)))
-    else:
-        nib.save(img, str(tmp))
+        raw = _gzip_parallel(raw, compresslevel, threads or (os.cpu_count() or 1))
+    tmp.write_bytes(raw)
     os.replace(tmp, path)
     if sidecar:
         write_sidecar(volume.meta, sidecar_path(path))
