@@ -63,6 +63,9 @@ def case_metrics(pred: Volume, truth: Volume, tolerance_mm: float = 1.0) -> dict
         x = torch.from_numpy(a.astype(np.float32))[None, None]
         return torch.cat([1 - x, x], dim=1)
 
+    import warnings
+
+    warnings.filterwarnings("ignore", message=".*always_return_as_numpy.*", category=FutureWarning)
     dice = float(compute_dice(onehot(p), onehot(t), include_background=False, ignore_empty=False)[0, 0])
     hd95 = sd = None
     if np_ and nt:
@@ -125,7 +128,7 @@ def summarise(rows: dict[str, dict[str, Any]]) -> dict[str, Any]:
         return {"n": len(v), "mean": float(np.mean(v)), "median": float(np.median(v)), "min": float(np.min(v))}
 
     both = [r for r in pos if r["pred_positive"]]
-    return {
+    return _no_nan({
         "n_patients": len(rows), "n_with_clot": len(pos), "n_without_clot": len(neg),
         "dice_with_clot": stats([r["dice"] for r in pos]), "dice_all": stats([r["dice"] for r in rows.values()]),
         "hd95_mm": stats([r["hd95_mm"] for r in pos]), "surface_dice": stats([r["surface_dice"] for r in pos]),
@@ -135,7 +138,16 @@ def summarise(rows: dict[str, dict[str, Any]]) -> dict[str, Any]:
         "missed_clot_rate": (sum(not r["hit"] for r in pos) / len(pos)) if pos else None,
         "sensitivity": (sum(r["pred_positive"] for r in pos) / len(pos)) if pos else None,
         "specificity": (sum(not r["pred_positive"] for r in neg) / len(neg)) if neg else None,
-    }
+    })
+
+
+def _no_nan(x: Any) -> Any:
+    """NaN (undefined, e.g. a correlation of fewer than 3 patients) becomes ``None`` (JSON null)."""
+    if isinstance(x, dict):
+        return {k: _no_nan(v) for k, v in x.items()}
+    if isinstance(x, float) and not np.isfinite(x):
+        return None
+    return x
 
 
 def find_masks(folder: str | Path) -> dict[str, Path]:

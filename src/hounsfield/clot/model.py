@@ -15,25 +15,30 @@ __all__ = ["DEFAULT_NET", "build_model", "save_checkpoint", "load_checkpoint", "
 
 #: network settings of the bundled model (small enough for CPU training and a < 5 MB file)
 DEFAULT_NET: dict[str, Any] = {"dims": 2, "in_channels": 2, "out_channels": 2, "channels": [24, 48, 96, 192],
-                               "strides": [2, 2, 2], "num_res_units": 1, "dropout": 0.0}
+                               "strides": [2, 2, 2], "num_res_units": 1, "dropout": 0.0, "norm": "batch"}
 
 
 def build_model(dims: int = 2, in_channels: int = 2, out_channels: int = 2, channels: Any = (24, 48, 96, 192),
-                strides: Any = (2, 2, 2), num_res_units: int = 1, dropout: float = 0.0) -> Any:
-    """A MONAI ``UNet`` (``spatial_dims`` = ``dims``) returning logits for background and clot."""
+                strides: Any = (2, 2, 2), num_res_units: int = 1, dropout: float = 0.0, norm: str = "batch") -> Any:
+    """A MONAI ``UNet`` (``spatial_dims`` = ``dims``) returning logits for background and clot.
+
+    Batch normalisation (not MONAI's default instance normalisation): training
+    sees small crops, inference whole padded slices, and instance statistics
+    differ between the two while the running batch statistics do not.
+    """
     from monai.networks.nets import UNet
 
     if dims not in (2, 3):
         raise ValueError("dims must be 2 or 3")
     return UNet(spatial_dims=dims, in_channels=in_channels, out_channels=out_channels, channels=tuple(channels),
-                strides=tuple(strides), num_res_units=num_res_units, dropout=dropout)
+                strides=tuple(strides), num_res_units=num_res_units, dropout=dropout, norm=norm)
 
 
 def loss_function() -> Any:
-    """Dice + cross-entropy (MONAI ``DiceCELoss``, softmax over 2 classes, Dice over the batch)."""
+    """Dice (clot channel, over the batch) + cross-entropy (MONAI ``DiceCELoss``, softmax over 2 classes)."""
     from monai.losses import DiceCELoss
 
-    return DiceCELoss(to_onehot_y=True, softmax=True, batch=True)
+    return DiceCELoss(to_onehot_y=True, softmax=True, batch=True, include_background=False)
 
 
 def save_checkpoint(model: Any, config: dict[str, Any], path: str | Path, half: bool = True) -> Path:

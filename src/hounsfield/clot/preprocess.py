@@ -349,5 +349,15 @@ def restore(pred: np.ndarray, prepared: PreparedCase, target: Volume) -> Volume:
     roi = unpad(pred, prepared.offset, prepared.roi_shape[:2])  # (k, i, j)
     arr = np.ascontiguousarray(np.moveaxis(roi, 0, 2)).astype(np.uint8)
     vol = Volume(arr, prepared.roi_affine, target.meta)
-    out = vol.resample_like(target, order=0, fill=0)
-    return Volume(out.array.astype(np.uint8), target.affine.copy(), target.meta.replace(description="clot mask (hounsfield)"))
+    full = np.zeros(target.shape, dtype=np.uint8)
+    # only the block of the target grid the ROI covers is resampled (fast on large scans)
+    corners = np.array([[i, j, k] for i in (-1, arr.shape[0]) for j in (-1, arr.shape[1]) for k in (-1, arr.shape[2])], float)
+    tv = target.voxel(vol.world(corners))
+    lo = np.clip(np.floor(tv.min(0)).astype(int), 0, target.shape)
+    hi = np.clip(np.ceil(tv.max(0)).astype(int) + 1, 0, target.shape)
+    if np.all(hi > lo):
+        shift = np.eye(4)
+        shift[:3, 3] = lo
+        block = vol.resample_to(tuple(int(x) for x in hi - lo), target.affine @ shift, order=0, fill=0)
+        full[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]] = block.array
+    return Volume(full, target.affine.copy(), target.meta.replace(description="clot mask (hounsfield)"))

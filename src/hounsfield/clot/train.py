@@ -181,7 +181,8 @@ def train_clot(cfg: TrainConfig, progress: Callable[[str, int, int], None] | Non
     config = asdict(cfg)
     config.update({"preprocess": {"spacing": list(cfg.spacing), "size": cfg.size, "windows": {"cta": [-100, 700], "ncct": [-10, 110]}},
                    "splits_file": str(split_path), "splits_reused": reused, "device": str(device),
-                   "torch": torch.__version__})
+                   "torch": str(torch.__version__)})
+    config = json.loads(json.dumps(config, default=str))
     (out / "config.json").write_text(json.dumps(config, indent=2, default=str))
 
     model = build_model(**cfg.net).to(device)

@@ -23,6 +23,16 @@ def _ticker(bar, label: str):  # type: ignore[no-untyped-def]
     return tick
 
 
+def _spacing(text: str) -> tuple[float, float, float]:
+    try:
+        sp = tuple(float(x) for x in text.split(","))
+    except ValueError:
+        sp = ()
+    if len(sp) != 3 or min(sp) <= 0:
+        raise typer.BadParameter("--spacing must be three positive numbers, e.g. 0.75,0.75,1.5")
+    return sp  # type: ignore[return-value]
+
+
 @phantom_app.command("head")
 def phantom_head(
     n: int = typer.Option(10, "--n", min=1, help="Number of patients."),
@@ -31,6 +41,7 @@ def phantom_head(
     layout: str = typer.Option("folders", "--layout", help="'folders' (<case>/cta.nii.gz, ncct.nii.gz, clot.nii.gz, "
                                "truth.json), 'published' (CT-ClotSeg .npy) or 'nnunet'."),
     negatives: float = typer.Option(0.15, "--negatives", min=0.0, max=1.0, help="Fraction of patients without a clot."),
+    spacing: str = typer.Option("0.75,0.75,1.5", "--spacing", help="Voxel size in mm: 'x,y,z'."),
 ) -> None:
     """Synthetic head CTA + NCCT pairs with exact clot masks (stroke clot segmentation)."""
     from ..clot.data import ClotCase, write_nnunet, write_published
@@ -38,7 +49,7 @@ def phantom_head(
 
     if layout not in ("folders", "published", "nnunet"):
         raise typer.BadParameter("--layout must be folders, published or nnunet")
-    cfg = HeadConfig(negative_fraction=negatives)
+    cfg = HeadConfig(spacing=_spacing(spacing), negative_fraction=negatives)
     with progress_bar() as bar:
         tick = _ticker(bar, "heads")
         if layout == "folders":
@@ -66,6 +77,7 @@ def train_clot_cmd(
     batch_size: int = typer.Option(16, "--batch-size", min=1),
     crop: int = typer.Option(128, "--crop", help="Training crop size (pixels) of the padded slices."),
     size: int = typer.Option(256, "--size", help="Padded slice size (published: 256)."),
+    spacing: str = typer.Option("0.75,0.75,1.5", "--spacing", help="Common voxel size (mm) the ROI is resampled to: 'x,y,z'."),
     lr: float = typer.Option(2e-3, "--lr"),
     seed: int = typer.Option(0, "--seed"),
     train_frac: float = typer.Option(0.6, "--train-frac"),
@@ -74,16 +86,20 @@ def train_clot_cmd(
     register: bool = typer.Option(False, "--register", help="Rigidly register NCCT to CTA (SimpleITK) first."),
     cta_dropout: float = typer.Option(0.15, "--cta-dropout", help="Share of samples with the CTA replaced by the NCCT."),
     threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch."),
+    channels: str = typer.Option("24,48,96,192", "--channels", help="U-Net feature channels per level."),
     test: bool = typer.Option(True, "--test/--no-test", help="Segment and evaluate the test split with the best model."),
 ) -> None:
     """Train the 2-D clot U-Net (CTA + NCCT channels, Dice + CE) with patient splits and validation selection."""
     from ..clot.train import TrainConfig, train_clot
 
     cmd = "hounsfield " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv and "train" in sys.argv else ""
-    cfg = TrainConfig(data=str(data), out=str(out), epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size,
+    sp = _spacing(spacing)
+    cfg = TrainConfig(data=str(data), out=str(out), spacing=sp, epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size,
                       crop=crop, size=size, lr=lr, seed=seed, train_frac=train_frac, val_frac=val_frac,
                       splits=str(splits) if splits else None, register=register, cta_dropout=cta_dropout,
                       threads=threads, command=cmd)
+    cfg.net["channels"] = [int(c) for c in channels.split(",")]
+    cfg.net["strides"] = [2] * (len(cfg.net["channels"]) - 1)
     with progress_bar() as bar:
         tasks: dict[str, int] = {}
 
