@@ -21,7 +21,7 @@ def bundled():
 def test_manifest_entry_says_synthetic():
     e = load_entry(DEFAULT_MODEL)
     assert "synthetic" in e.trained_on and "hounsfield phantom head" in e.trained_on
-    assert e.command.startswith("hounsfield train clot") and e.metrics
+    assert "hounsfield train clot" in e.command and e.metrics
     assert e.path.stat().st_size < 5 * 1024 * 1024
 
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..volume import Volume
-from .measure import clean_mask, measure_clot
+from .measure import clean_mask, components, measure_clot
 from .preprocess import PreparedCase, prepare, restore
 
 __all__ = ["DEFAULT_MODEL", "ClotResult", "load_model", "predict_slices", "segment_clot", "model_channels"]
@@ -84,12 +84,15 @@ def predict_slices(model: Any, channels: np.ndarray, batch_size: int = 16) -> np
 
 
 def segment_clot(cta: Volume | None, ncct: Volume | None, model: Any = None, config: dict[str, Any] | None = None,
-                 model_summary: dict[str, Any] | None = None, register: bool = False, threshold: float = 0.5) -> ClotResult:
+                 model_summary: dict[str, Any] | None = None, register: bool = False, threshold: float = 0.5,
+                 largest_only: bool = True) -> ClotResult:
     """Segment the clot; ``cta`` or ``ncct`` may be ``None`` (not both).
 
     Without a model the bundled default is loaded. Components smaller than the
     model's ``min_volume_mm3`` are removed; the patient is "detected" when
-    anything remains.
+    anything remains. With ``largest_only`` (the default, chosen on the
+    validation split of the bundled model: mean Dice 0.30 -> 0.38) only the
+    largest connected component is kept: one clot per patient.
     """
     t0 = time.perf_counter()
     if model is None:
@@ -105,9 +108,13 @@ def segment_clot(cta: Volume | None, ncct: Volume | None, model: Any = None, con
     mask = restore(pred, prep, target)
     min_vol = float(config.get("min_volume_mm3", 5.0))
     mask = clean_mask(mask, min_vol)
+    if largest_only and mask.array.any():
+        lab, counts = components(mask.array)
+        mask = mask.with_array((lab == int(np.argmax(counts[1:]) + 1)).astype(np.uint8))
     cow = np.asarray(prep.roi.centre_mm) if prep.has_cta and prep.roi.method.startswith("vessels") else None
     meas = measure_clot(mask, midline_x_mm=prep.roi.centre_mm[0], cow_centre_mm=cow)
     meas["min_volume_mm3"] = min_vol
+    meas["largest_component_only"] = largest_only
     inputs = {"cta": (cta.meta.source if cta is not None else None), "ncct": (ncct.meta.source if ncct is not None else None),
               "cta_given": cta is not None, "ncct_given": ncct is not None,
               "grid": {"shape": list(target.shape), "spacing_mm": [round(s, 4) for s in target.spacing]}}

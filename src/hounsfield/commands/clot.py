@@ -148,6 +148,7 @@ def clot_cmd(
     model: Optional[Path] = typer.Option(None, "--model", help="A checkpoint (.pt) from 'hounsfield train clot'."),
     models: Optional[Path] = typer.Option(None, "--models", help="Folder with a manifest.json of user models."),
     register: bool = typer.Option(False, "--register", help="Rigidly register the NCCT to the CTA (SimpleITK)."),
+    all_components: bool = typer.Option(False, "--all-components", help="Keep every predicted component, not only the largest."),
 ) -> None:
     """Segment the clot of an ischemic stroke from CTA + NCCT (either alone works, with lower sensitivity)."""
     from ..clot.predict import load_model, predict_dataset, segment_clot
@@ -166,7 +167,7 @@ def clot_cmd(
         raise typer.BadParameter("give --cta and/or --ncct (or --data)")
     cta_v = require_ct(read(cta), "clot segmentation") if cta else None
     ncct_v = require_ct(read(ncct), "clot segmentation") if ncct else None
-    result = segment_clot(cta_v, ncct_v, net, cfg, summary, register=register)
+    result = segment_clot(cta_v, ncct_v, net, cfg, summary, register=register, largest_only=not all_components)
     write_nifti(result.mask, out)
     doc = result.to_dict()
     if json_out:
