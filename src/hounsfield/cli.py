@@ -35,9 +35,15 @@ app.add_typer(evaluate_app, name="evaluate")
 
 #: modules under hounsfield.commands that register commands on the apps above
 COMMAND_MODULES = [
+    "calcium",
     "clot",
     "convert",
     "info",
+    "batch",
+    "phantom",
+    "screen",
+    "vertebrae",
+    "levels",
 ]
 
 
@@ -66,6 +72,9 @@ def fail(message: str, code: int = 2) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``hounsfield`` script."""
+    from .console import quiet_libraries
+
+    quiet_libraries()
     try:
         app(args=argv, standalone_mode=True)
     except SystemExit as exc:

@@ -18,3 +18,21 @@ def progress_bar() -> Progress:
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
         console=stderr, transient=True, disable=not sys.stderr.isatty(),
     )
+
+
+def quiet_libraries() -> None:
+    """Silence the libraries' own warnings about odd-but-readable files (pydicom's VR
+    validation, ITK's warning window) in CLI processes and batch workers; hounsfield
+    reports what matters itself, as decisions and one-line errors."""
+    import logging
+    import warnings
+
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"pydicom(\..*)?")
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"nibabel(\..*)?")
+    logging.getLogger("pydicom").setLevel(logging.ERROR)
+    try:
+        import SimpleITK as sitk
+
+        sitk.ProcessObject_SetGlobalWarningDisplay(False)
+    except ImportError:  # pragma: no cover
+        pass

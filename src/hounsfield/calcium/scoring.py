@@ -49,7 +49,10 @@ __all__ = [
     "agatston_weight",
     "mass_calibration_factor",
     "risk_category",
+    "risk_index",
     "score_volume",
+    "nearest_labels",
+    "slice_increment_mm",
 ]
 
 #: kVp -> (threshold, lower bound of weight 2, of weight 3, of weight 4) in HU (Graeni 2018; 120 kVp clinical).
@@ -203,17 +206,100 @@ class CalciumScore:
     regions: dict[str, RegionScore] = field(default_factory=dict)
     lesions: list[Lesion] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: lesion n+1 voxels (int32) on the RAS-reoriented scored grid ``lesion_map_affine``; not serialised
+    lesion_map: np.ndarray | None = field(default=None, repr=False, compare=False)
+    lesion_map_affine: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        d = {k: v for k, v in self.__dict__.items() if k not in ("lesion_map", "lesion_map_affine")}
+        d["regions"] = {k: asdict(v) for k, v in self.regions.items()}
         d["lesions"] = [asdict(l) for l in self.lesions]
+        d["warnings"] = list(self.warnings)
         return d
 
 
 def _structure(connectivity: int) -> np.ndarray:
+    """2-D structuring element in the (i, j) plane of a 3-D array (no links across slices)."""
     s = np.zeros((3, 3, 3), bool)
     s[:, :, 1] = ndimage.generate_binary_structure(2, 1 if connectivity == 4 else 2)
     return s
+
+
+def _label_within(mask: np.ndarray, labels: np.ndarray | None, structure: np.ndarray) -> tuple[np.ndarray, int]:
+    """Connected components of ``mask`` that never cross a change of ``labels``.
+
+    Each region of a label map is scored on its own, as if the image were
+    restricted to that label: a component touching two labels is two components.
+    The loop runs over the (few) label values, never over components.
+    """
+    if labels is None:
+        comp, n = ndimage.label(mask, structure=structure)
+        return comp, int(n)
+    comp = np.zeros(mask.shape, np.int32)
+    total = 0
+    for v in np.unique(labels[mask]):
+        m = mask & (labels == v)
+        c, n = ndimage.label(m, structure=structure)
+        comp[m] = c[m] + total
+        total += int(n)
+    return comp, total
+
+
+def _bbox(mask: np.ndarray) -> tuple[slice, slice, slice] | None:
+    """Smallest box holding every True voxel (None when there is none)."""
+    out = []
+    for ax in range(3):
+        other = tuple(a for a in range(3) if a != ax)
+        hit = np.flatnonzero(mask.any(axis=other))
+        if hit.size == 0:
+            return None
+        out.append(slice(int(hit[0]), int(hit[-1]) + 1))
+    return tuple(out)  # type: ignore[return-value]
+
+
+def nearest_labels(labels: Volume, target: Volume) -> np.ndarray:
+    """``labels`` resampled (nearest neighbour, through world space) onto ``target``'s grid.
+
+    Grids whose axes are parallel (the usual case: masks of the same scan on
+    another spacing, origin or flip) are gathered with per-axis index arrays,
+    which is much faster than a general affine resampling; other grids fall
+    back to :meth:`Volume.resample_like`. Outside ``labels``: 0.
+    """
+    m = np.linalg.inv(labels.affine) @ target.affine  # target voxel -> labels voxel
+    a = m[:3, :3]
+    perm = np.argmax(np.abs(a), axis=1)  # which target axis drives each labels axis
+    main = np.zeros((3, 3), bool)
+    main[np.arange(3), perm] = True
+    if sorted(perm.tolist()) != [0, 1, 2] or np.abs(a[~main]).max() > 1e-6:
+        return labels.resample_like(target, order=0).array
+    idx = []
+    for ax in range(3):
+        t_ax = int(perm[ax])
+        n_t = target.shape[t_ax]
+        pos = a[ax, t_ax] * np.arange(n_t) + m[ax, 3]
+        k = np.floor(pos + 0.5).astype(np.int64)
+        ok = (k >= 0) & (k < labels.shape[ax])
+        idx.append((t_ax, np.clip(k, 0, labels.shape[ax] - 1), ok))
+    # build the gather in target axis order
+    order = sorted(idx, key=lambda x: x[0])
+    src = labels.array
+    # labels axis for each target axis
+    lab_axis_of_target = {t_ax: ax for ax, (t_ax, _, _) in enumerate(idx)}
+    src_t = np.transpose(src, [lab_axis_of_target[t] for t in range(3)])
+    ii, jj, kk = (o[1] for o in order)
+    out = src_t[np.ix_(ii, jj, kk)]
+    vi, vj, vk = (o[2] for o in order)
+    out = out * (vi[:, None, None] & vj[None, :, None] & vk[None, None, :])
+    return out
+
+
+def slice_increment_mm(volume: Volume) -> float:
+    """Distance between consecutive slice centres (mm), from the affine.
+
+    The readers build the affine from the slice *positions*, so this is the
+    increment in the DICOM sense, never SliceThickness.
+    """
+    return float(np.linalg.norm(volume.affine[:3, 2]))
 
 
 def score_volume(
@@ -236,30 +322,45 @@ def score_volume(
         :class:`ScoringOptions`; default clinical Agatston at 120 kVp.
     roi
         Label map (any grid; aligned in world space by nearest-neighbour
-        resampling). Every non-zero label gets its own region score; voxels
-        with label 0 are not scored. ``None`` scores the whole volume as region
-        ``"all"``.
+        resampling). Every non-zero label gets its own region score, computed
+        as if the image were restricted to that label (components never cross
+        from one label to another); voxels with label 0 are not scored.
+        ``None`` scores the whole volume as region ``"all"``.
     region_names
         Names for label values (e.g. ``{1: "LAD", 2: "LCX", 3: "RCA"}``);
         unnamed labels are reported by their value as a string.
     restrict
         Optional boolean mask on ``volume``'s grid of voxels that may count.
     increment_mm
-        Slice increment; by default the k spacing of the affine (computed from
-        slice positions by the readers).
+        Slice increment; by default the distance between slice centres from
+        the affine (the readers build it from slice positions). The metadata's
+        ``increment_mm`` is only compared with it (a warning when they differ),
+        because a derived volume (resampled, slab-averaged) may carry stale
+        metadata.
+
+    Examples
+    --------
+    One 2 x 2 pixel plaque (0.5 mm pixels: 1 mm^2) peaking at 250 HU on a
+    3 mm slice: area 1 x weight 2 x 3/3 = 2.
+
+    >>> a = np.zeros((4, 4, 1), np.int16); a[1:3, 1:3, 0] = (130, 250)
+    >>> score_volume(Volume(a, np.diag([0.5, 0.5, 3.0, 1.0]))).agatston
+    2.0
     """
     opts = options or ScoringOptions()
     ras = volume.to_ras()
-    flip_k = ras.affine[:3, 2] @ volume.affine[:3, 2] < 0  # for reporting k in the input's numbering
-    perm_k = _input_k_axis(volume)
+    flip_k = bool(ras.affine[:3, 2] @ volume.affine[:3, 2] < 0)  # report k in the input's numbering
+    k_is_axial = _input_k_axis(volume) is not None
     arr = ras.array
-    dx, dy, dz = ras.spacing
-    inc = float(increment_mm if increment_mm is not None else (volume.meta.increment_mm or dz))
+    dx, dy, _ = ras.spacing
+    warn: list[str] = []
+    inc = float(increment_mm) if increment_mm is not None else slice_increment_mm(ras)
+    meta_inc = volume.meta.increment_mm
+    if increment_mm is None and meta_inc and abs(meta_inc - inc) > 0.01 * inc:
+        warn.append(f"metadata says {meta_inc:g} mm slice increment but the slice positions give {inc:g} mm; "
+                    "used the positions")
     if not ras.slice_axis_is_z:
-        # oblique k: scoring still runs on the k planes, flagged
-        warn = ["slice planes are oblique to the axial plane; scored on the stored slices"]
-    else:
-        warn = []
+        warn.append("slice planes are oblique to the axial plane; scored on the stored slices")
     kvp_used = _kvp_row(opts.kvp)[0]
     thr = opts.threshold
     mask = arr >= thr
@@ -268,128 +369,127 @@ def score_volume(
         if r.shape != volume.shape:
             raise InputError("restrict mask must have the volume's shape")
         mask &= Volume(r.astype(np.uint8), volume.affine).to_ras().array.astype(bool)
-    labels_roi = None
+    labels_full = None
     if roi is not None:
-        labels_roi = roi.resample_like(ras, order=0).array.astype(np.int64)
-        mask &= labels_roi > 0
-    comp, ncomp = ndimage.label(mask, structure=_structure(opts.connectivity))
+        labels_full = nearest_labels(roi, ras).astype(np.int64)
+        mask &= labels_full > 0
+    names = dict(region_names or {})
+
+    def rname(v: int) -> str:
+        if labels_full is None:
+            return "all"
+        return names.get(int(v), str(int(v)))
+
+    if labels_full is not None:
+        region_keys = [rname(v) for v in np.unique(labels_full) if v > 0]
+    else:
+        region_keys = ["all"]
     pixel_area = dx * dy
-    if ncomp:
+    voxel_volume = pixel_area * inc
+    c = opts.mass_calibration
+    lesions: list[Lesion] = []
+    lesion_map = np.zeros(arr.shape, np.int32)
+    box = _bbox(mask)
+    if box is not None:
+        # everything below works in the box holding the candidate voxels (fast on large scans)
+        sub_arr, sub_mask = arr[box], mask[box]
+        sub_lab = labels_full[box] if labels_full is not None else None
+        comp, ncomp = _label_within(sub_mask, sub_lab, _structure(opts.connectivity))
         idx = np.arange(1, ncomp + 1)
-        npx = np.bincount(comp.ravel(), minlength=ncomp + 1)[1:]
-        peak = np.asarray(ndimage.maximum(arr, comp, idx), dtype=np.float64)
-        hu_sum = np.asarray(ndimage.sum(arr.astype(np.float64), comp, idx), dtype=np.float64)
+        flat = comp[sub_mask]
+        vals = sub_arr[sub_mask].astype(np.float64)
+        npx = np.bincount(flat, minlength=ncomp + 1)[1:]
+        hu_sum = np.bincount(flat, weights=vals, minlength=ncomp + 1)[1:]
+        peak = np.full(ncomp + 1, -np.inf)
+        np.maximum.at(peak, flat, vals)  # per-component peak over the candidate voxels only (no full sort)
+        peak = peak[1:]
         area = npx * pixel_area
         keep = np.ones(ncomp, bool)
         if opts.min_area_px is not None:
             keep &= npx >= opts.min_area_px
         elif opts.min_area_mm2:
             keep &= area >= opts.min_area_mm2 - 1e-9
-    else:
-        idx = npx = peak = hu_sum = area = np.zeros(0)
-        keep = np.zeros(0, bool)
-    kept_ids = idx[keep.astype(bool)] if ncomp else np.zeros(0, int)
-    lut = np.zeros(ncomp + 1, bool)
-    lut[kept_ids] = True
-    counted = lut[comp]
-    # 3-D lesions: connected groups of counted voxels (26- or 6-connected per the 2-D rule)
-    s3 = ndimage.generate_binary_structure(3, 3 if opts.connectivity == 8 else 1)
-    lesion_lab, nles = ndimage.label(counted, structure=s3)
-    # map each kept 2-D component to its lesion (any voxel of it)
-    comp_to_lesion = np.zeros(ncomp + 1, np.int64)
-    if nles:
-        flat_c, flat_l = comp[counted], lesion_lab[counted]
-        comp_to_lesion[flat_c] = flat_l
-    if opts.lesion_mode == "3d" and nles:
-        lesion_peak = np.asarray(ndimage.maximum(arr, lesion_lab, np.arange(1, nles + 1)), dtype=np.float64)
-        comp_weight = np.zeros(ncomp + 1, np.int64)
-        comp_weight[kept_ids] = agatston_weight(lesion_peak[comp_to_lesion[kept_ids] - 1], kvp_used)
-        comp_weight = comp_weight[1:]
-    else:
-        comp_weight = agatston_weight(peak, kvp_used) if ncomp else np.zeros(0, np.int64)
-    comp_score = np.where(keep.astype(bool), area * comp_weight * (inc / 3.0), 0.0) if ncomp else np.zeros(0)
-    voxel_volume = pixel_area * inc
-    comp_volume = np.where(keep.astype(bool), npx * voxel_volume, 0.0) if ncomp else np.zeros(0)
-    c = opts.mass_calibration
-    comp_mass = None if c is None else np.where(keep.astype(bool), hu_sum * voxel_volume * c, 0.0)
-
-    # regions: a lesion belongs to the label holding most of its counted voxels
-    names = dict(region_names or {})
-    if labels_roi is not None and nles:
-        pairs = lesion_lab[counted].astype(np.int64) * (int(labels_roi.max()) + 1) + labels_roi[counted]
-        counts = np.bincount(pairs, minlength=(nles + 1) * (int(labels_roi.max()) + 1)).reshape(nles + 1, -1)
-        lesion_region_val = counts[1:].argmax(axis=1)
-    else:
-        lesion_region_val = np.zeros(nles, np.int64)
-
-    def rname(v: int) -> str:
-        if labels_roi is None:
-            return "all"
-        return names.get(int(v), str(int(v)))
-
-    # per-lesion aggregates
-    lesions: list[Lesion] = []
-    if nles:
-        L = comp_to_lesion[1:][keep.astype(bool)]
-        kept_scores = comp_score[keep.astype(bool)]
-        kept_vol = comp_volume[keep.astype(bool)]
-        kept_area = area[keep.astype(bool)]
-        kept_w = np.asarray(comp_weight)[keep.astype(bool)]
-        les_score = np.bincount(L, weights=kept_scores, minlength=nles + 1)[1:]
-        les_vol = np.bincount(L, weights=kept_vol, minlength=nles + 1)[1:]
-        les_area = np.bincount(L, weights=kept_area, minlength=nles + 1)[1:]
-        les_w = np.zeros(nles + 1, np.int64)
-        np.maximum.at(les_w, L, kept_w)
-        les_mass = (np.bincount(L, weights=comp_mass[keep.astype(bool)], minlength=nles + 1)[1:]
-                    if comp_mass is not None else None)
-        lidx = np.arange(1, nles + 1)
-        les_peak = np.asarray(ndimage.maximum(arr, lesion_lab, lidx), dtype=np.float64)
-        cents = np.asarray(ndimage.center_of_mass(counted, lesion_lab, lidx), dtype=np.float64).reshape(-1, 3)
-        slices_found = ndimage.find_objects(lesion_lab)
-        nk = arr.shape[2]
-        for n in range(nles):
-            sl = slices_found[n]
-            k0, k1 = sl[2].start, sl[2].stop - 1
-            if flip_k:
-                k0, k1 = nk - 1 - k1, nk - 1 - k0
-            if perm_k is None:
-                k0 = k1 = -1  # k of the input is not the axial axis: slice range not meaningful
-            lesions.append(Lesion(
-                region=rname(lesion_region_val[n]),
-                slices=(int(k0), int(k1)),
-                area_mm2=round(float(les_area[n]), 4),
-                peak_hu=float(les_peak[n]),
-                weight=int(les_w[n + 1]),
-                agatston=float(les_score[n]),
-                volume_mm3=float(les_vol[n]),
-                mass_mg=float(les_mass[n]) if les_mass is not None else None,
-                centroid_mm=tuple(float(x) for x in ras.world(cents[n])),  # type: ignore[arg-type]
-            ))
+        lut = np.concatenate([[False], keep])
+        counted = lut[comp]
+        # 3-D lesions: connected groups of counted voxels (26- or 6-connected per the 2-D rule), within one label
+        s3 = ndimage.generate_binary_structure(3, 3 if opts.connectivity == 8 else 1)
+        lesion_lab, nles = _label_within(counted, sub_lab, s3)
+        comp_to_lesion = np.zeros(ncomp + 1, np.int64)
+        comp_to_lesion[comp[counted]] = lesion_lab[counted]
+        kept_ids = idx[keep]
+        # per-lesion statistics over the counted voxels only
+        cpos = np.nonzero(counted)
+        lflat = lesion_lab[cpos].astype(np.int64)
+        lvals = sub_arr[cpos].astype(np.float64)
+        lesion_peak = np.full(nles + 1, -np.inf)
+        np.maximum.at(lesion_peak, lflat, lvals)
+        lesion_peak = lesion_peak[1:]
+        if opts.lesion_mode == "3d" and nles:
+            comp_weight = np.zeros(ncomp, np.int64)
+            comp_weight[keep] = agatston_weight(lesion_peak[comp_to_lesion[kept_ids] - 1], kvp_used)
+        else:
+            comp_weight = np.asarray(agatston_weight(peak, kvp_used), np.int64).reshape(-1)
+        if nles:
+            lesion_map[box] = lesion_lab
+            L = comp_to_lesion[kept_ids]
+            les_score = np.bincount(L, weights=area[keep] * comp_weight[keep] * (inc / 3.0), minlength=nles + 1)[1:]
+            les_vol = np.bincount(L, weights=npx[keep] * voxel_volume, minlength=nles + 1)[1:]
+            les_area = np.bincount(L, weights=area[keep], minlength=nles + 1)[1:]
+            les_mass = (np.bincount(L, weights=hu_sum[keep] * voxel_volume * c, minlength=nles + 1)[1:]
+                        if c is not None else None)
+            les_w = np.zeros(nles + 1, np.int64)
+            np.maximum.at(les_w, L, comp_weight[keep])
+            les_peak = lesion_peak
+            lcnt = np.bincount(lflat, minlength=nles + 1)[1:].astype(np.float64)
+            cents = np.column_stack([np.bincount(lflat, weights=c.astype(np.float64), minlength=nles + 1)[1:] / lcnt
+                                     for c in cpos])
+            cents += np.array([box[0].start, box[1].start, box[2].start], np.float64)
+            world = ras.world(cents)
+            les_region = np.zeros(nles + 1, np.int64)
+            if sub_lab is not None:
+                np.maximum.at(les_region, lflat, sub_lab[cpos])
+            les_region = les_region[1:]
+            kmin = np.full(nles + 1, np.iinfo(np.int64).max)
+            kmax = np.full(nles + 1, -1)
+            np.minimum.at(kmin, lflat, cpos[2])
+            np.maximum.at(kmax, lflat, cpos[2])
+            nk = arr.shape[2]
+            for n in range(nles):
+                k0, k1 = int(kmin[n + 1]) + box[2].start, int(kmax[n + 1]) + box[2].start
+                if flip_k:
+                    k0, k1 = nk - 1 - k1, nk - 1 - k0
+                if not k_is_axial:
+                    k0 = k1 = -1  # the input's k is not the axial axis: its slice range is not meaningful
+                lesions.append(Lesion(
+                    region=rname(les_region[n]),
+                    slices=(int(k0), int(k1)),
+                    area_mm2=float(les_area[n]),
+                    peak_hu=float(les_peak[n]),
+                    weight=int(les_w[n + 1]),
+                    agatston=float(les_score[n]),
+                    volume_mm3=float(les_vol[n]),
+                    mass_mg=float(les_mass[n]) if les_mass is not None else None,
+                    centroid_mm=(float(world[n, 0]), float(world[n, 1]), float(world[n, 2])),
+                ))
     total = float(sum(l.agatston for l in lesions))
     total_vol = float(sum(l.volume_mm3 for l in lesions))
-    total_mass = float(sum(l.mass_mg for l in lesions)) if c is not None else None  # type: ignore[misc]
+    total_mass = float(sum(l.mass_mg or 0.0 for l in lesions)) if c is not None else None
     regions: dict[str, RegionScore] = {}
-    region_keys: Sequence[str]
-    if labels_roi is not None:
-        present = sorted(int(v) for v in np.unique(labels_roi) if v > 0)
-        region_keys = [rname(v) for v in present]
-    else:
-        region_keys = ["all"]
     for key in region_keys:
         ls = [l for l in lesions if l.region == key]
         regions[key] = RegionScore(
             agatston=float(sum(l.agatston for l in ls)),
             volume_mm3=float(sum(l.volume_mm3 for l in ls)),
-            mass_mg=float(sum(l.mass_mg for l in ls)) if c is not None else None,  # type: ignore[misc]
+            mass_mg=float(sum(l.mass_mg or 0.0 for l in ls)) if c is not None else None,
             n_lesions=len(ls),
         )
-    if opts.kvp is not None and volume.meta.kvp is not None and round(volume.meta.kvp) != kvp_used:
+    if volume.meta.kvp is not None and round(volume.meta.kvp) != kvp_used:
         warn.append(f"scored with the {kvp_used} kVp table but the scan's metadata says {volume.meta.kvp:g} kVp")
     return CalciumScore(
         agatston=total, volume_mm3=total_vol, mass_mg=total_mass,
         risk_category=risk_category(total, opts.risk_scheme), n_lesions=len(lesions),
         protocol=opts.protocol, slice_increment_mm=inc, kvp=float(kvp_used), threshold_hu=float(thr),
-        regions=regions, lesions=lesions, warnings=warn,
+        regions=regions, lesions=lesions, warnings=warn, lesion_map=lesion_map, lesion_map_affine=ras.affine,
     )
 
 

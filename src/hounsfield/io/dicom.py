@@ -183,7 +183,15 @@ def _slices_of(path: Path, ds: Any) -> tuple[list[_Slice], str | None]:
 
     pos = _floats(_get(ds, "ImagePositionPatient", []), 3)
     ori = _floats(_get(ds, "ImageOrientationPatient", []), 6)
+    if pos is None and "ImagePositionPatient" in ds:
+        return [], "invalid ImagePositionPatient"
+    if ori is None and "ImageOrientationPatient" in ds:
+        return [], "invalid ImageOrientationPatient"
+    if ori is not None and not _valid_orientation(ori):
+        return [], "invalid ImageOrientationPatient (not two orthogonal unit vectors)"
     sp = _floats(_get(ds, "PixelSpacing", []), 2)
+    if sp is not None and np.any(sp <= 0):
+        return [], "invalid PixelSpacing"
     if sp is None:
         sp = _floats(_get(ds, "ImagerPixelSpacing", []), 2)
     spacing = (float(sp[0]), float(sp[1])) if sp is not None else (1.0, 1.0)
@@ -193,6 +201,12 @@ def _slices_of(path: Path, ds: Any) -> tuple[list[_Slice], str | None]:
         pos, ori = np.zeros(3), np.array([1.0, 0, 0, 0, 1.0, 0])
     return [_Slice(frame=None, position=pos, orientation=ori, spacing=spacing, slope=slope0, intercept=inter0,
                    **base)], None
+
+
+def _valid_orientation(ori: np.ndarray) -> bool:
+    r, c = ori[:3], ori[3:]
+    nr, nc = np.linalg.norm(r), np.linalg.norm(c)
+    return bool(abs(nr - 1) < 0.05 and abs(nc - 1) < 0.05 and abs(r @ c) < 0.05)
 
 
 def _frames_of(ds: Any, base: dict, nframes: int, slope0: float, inter0: float) -> tuple[list[_Slice], str | None]:
@@ -222,8 +236,8 @@ def _frames_of(ds: Any, base: dict, nframes: int, slope0: float, inter0: float) 
                 pos = p0 + n * float(offsets[f])
         if sp is None:
             sp = _floats(_get(ds, "PixelSpacing", []), 2)
-        if pos is None or ori is None or sp is None:
-            return [], "multi-frame object without per-frame plane position/orientation"
+        if pos is None or ori is None or sp is None or not _valid_orientation(ori):
+            return [], "multi-frame object without valid per-frame plane position/orientation"
         slope = group(fg, "PixelValueTransformationSequence", "RescaleSlope")
         inter = group(fg, "PixelValueTransformationSequence", "RescaleIntercept")
         out.append(_Slice(frame=f, position=pos, orientation=ori, spacing=(float(sp[0]), float(sp[1])),
@@ -431,7 +445,7 @@ def _meta_from(series: DicomSeries, extra_notes: list[str]) -> VolumeMeta:
         source=str(series.folder),
         gantry_tilt_deg=tilt,
         decisions=tuple(series.notes + extra_notes),
-        extra={"n_files": series.n_files, "sop_instance_uids": [str(_get(s.header, "SOPInstanceUID", "")) for s in series.slices]},
+        extra={"n_files": series.n_files},
     )
 
 
@@ -481,12 +495,14 @@ def read_series(
     inter = np.array([s.intercept for s in slices])
     modality = next(iter(modalities))
     integral = np.allclose(slope, np.rint(slope)) and np.allclose(inter, np.rint(inter))
+    # rows are stored reversed (j = nrows - 1 - row, as dcm2niix): the stack is then C-contiguous as
+    # (k, j, i) and its transpose, the (i, j, k) volume, is Fortran-contiguous - NIfTI's own byte order
     stack = np.empty((len(slices), slices[0].rows, slices[0].cols), np.float32 if not integral else np.int32)
     for idx, arr in enumerate(raw):
         if slope[idx] == 1 and inter[idx] == 0:
-            stack[idx] = arr
+            stack[idx] = arr[::-1]
         else:
-            stack[idx] = arr.astype(np.float64) * slope[idx] + inter[idx]
+            stack[idx] = arr[::-1].astype(np.float64) * slope[idx] + inter[idx]
     if not integral and modality == "CT":
         stack = np.rint(stack).astype(np.int32)
         notes.append("non-integer rescale slope/intercept: CT values rounded to integer HU")
@@ -531,21 +547,27 @@ def read_series(
             if uneven == "refuse":
                 raise InputError(f"series {name}: {', '.join(problems)}; refused (use uneven='resample' to resample)")
             dk = float(steps.min()) if not even else float(np.mean(steps))
-            vol_stack, origin = _resample_stack(stack, d, offsets, r, c, n, dx, dy, dk, pos[0])
+            rows_first, origin = _resample_stack(stack[:, ::-1, :], d, offsets, r, c, n, dx, dy, dk, pos[0])
+            vol_stack = np.ascontiguousarray(rows_first[:, ::-1, :])
             increment = dk
             notes.append(
                 f"{' and '.join(problems)}: resampled (linear) onto an orthogonal grid aligned with the slice "
                 f"plane, {dk:.3f} mm along the normal, {vol_stack.shape[0]} slices (as dcm2niix _Tilt/_Eq)"
             )
-    # stack[k, row, col] -> array[i=col, j=reversed row, k]
+    # stack[k, j (= reversed row), col] -> array[i = col, j, k]
     nrows = vol_stack.shape[1]
-    arr = np.ascontiguousarray(np.transpose(vol_stack, (2, 1, 0))[:, ::-1, :])
+    arr = np.transpose(vol_stack, (2, 1, 0))
     lps = np.eye(4)
     lps[:3, 0] = r * dx
     lps[:3, 1] = -c * dy
     lps[:3, 2] = n * dk
     lps[:3, 3] = origin + c * dy * (nrows - 1)
     meta = _meta_from(series, notes).replace(increment_mm=increment)
+    if vol_stack is stack and all(s.frame is None for s in slices):
+        # the voxel grid is the files' own grid: k-th slice = k-th file (used to reference the
+        # source images from DICOM SEG/SR results)
+        meta.extra["source_files"] = [str(s.path) for s in slices]
+        meta.extra["sop_instance_uids"] = [str(_get(s.header, "SOPInstanceUID", "")) for s in slices]
     return Volume(arr, LPS_TO_RAS @ lps, meta)
 
 

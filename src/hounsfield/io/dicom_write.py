@@ -96,6 +96,11 @@ def write_dicom_series(
         ds.InstanceNumber = k + 1
         ds.PatientID = patient_id or meta.patient_id or "ANON"
         ds.PatientName = f"{ds.PatientID}^"
+        ds.PatientBirthDate = ""
+        ds.PatientSex = ""
+        ds.AccessionNumber = ""
+        ds.ReferringPhysicianName = ""
+        ds.StudyID = ""
         ds.StudyDate = ds.SeriesDate = now.strftime("%Y%m%d")
         ds.StudyTime = ds.SeriesTime = now.strftime("%H%M%S")
         ds.Manufacturer = meta.manufacturer or "hounsfield"

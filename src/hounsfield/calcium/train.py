@@ -1,0 +1,171 @@
+"""Training the lesion classifier (``hounsfield train calcium``): reproducible from a seed.
+
+Data it accepts:
+
+* synthetic patients from ``hounsfield phantom chest`` (folders holding
+  ``truth.json``): the gated and the non-gated exam of each patient, with their
+  ``*_calcium.nii.gz`` maps (1 LM, 2 LAD, 3 LCX, 4 RCA, 5-7 aorta / aortic valve
+  / mitral annulus, i.e. non-coronary);
+* your own data in the nnU-Net layout: ``imagesTr/CASE_0000.nii.gz`` (or
+  ``CASE.nii.gz``) with ``labelsTr/CASE.nii.gz`` lesion maps in the orCaScore
+  convention (1 LAD incl. LM, 2 LCX, 3 RCA; ``--labels orcascore``) or a
+  4-artery map (1 LM, 2 LAD, 3 LCX, 4 RCA; ``--labels 4artery``).
+
+Each exam goes through the same pipeline as at inference (gating decision,
+fake gating, heart region, candidates); every candidate gets the class of the
+reference label covering it (or 0). Patients are split 80/20 (seeded) for the
+validation metrics recorded in the manifest; the final model is then refitted
+on all patients.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from ..errors import InputError
+
+__all__ = ["Case", "discover_cases", "extract_candidates", "train_classifier", "PHANTOM_MAP", "ORCASCORE_MAP",
+           "FOUR_ARTERY_MAP"]
+
+PHANTOM_MAP = {1: 1, 2: 2, 3: 3, 4: 4, 5: 0, 6: 0, 7: 0}
+ORCASCORE_MAP = {1: 2, 2: 3, 3: 4}
+FOUR_ARTERY_MAP = {1: 1, 2: 2, 3: 3, 4: 4}
+
+
+@dataclass(frozen=True)
+class Case:
+    image: str
+    labels: str
+    mapping: dict[int, int]
+    mode: str
+    case_id: str
+    group: str
+
+
+def discover_cases(folder: str | os.PathLike, labels: str = "auto", mode: str = "auto") -> list[Case]:
+    """Training cases in ``folder`` (phantom cohort or nnU-Net layout)."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise InputError(f"{root}: not a folder")
+    cases: list[Case] = []
+    truths = sorted(root.glob("*/truth.json")) + ([root / "truth.json"] if (root / "truth.json").exists() else [])
+    if truths and labels in ("auto", "phantom"):
+        for t in truths:
+            d = t.parent
+            for exam, m in (("gated", "gated"), ("non_gated", "non-gated")):
+                img, lab = d / f"{exam}.nii.gz", d / f"{exam}_calcium.nii.gz"
+                if img.exists() and lab.exists():
+                    cases.append(Case(str(img), str(lab), PHANTOM_MAP, m, f"{d.name}/{exam}", d.name))
+        return cases
+    images, labs = root / "imagesTr", root / "labelsTr"
+    if not (images.is_dir() and labs.is_dir()):
+        raise InputError(f"{root}: expected phantom patients (*/truth.json) or imagesTr/ + labelsTr/")
+    if labels not in ("orcascore", "4artery"):
+        raise InputError("user data needs --labels orcascore (1 LAD incl. LM, 2 LCX, 3 RCA) or --labels 4artery")
+    mapping = ORCASCORE_MAP if labels == "orcascore" else FOUR_ARTERY_MAP
+    for img in sorted(images.glob("*.nii*")):
+        stem = img.name.split(".nii")[0]
+        base = stem[:-5] if stem.endswith("_0000") else stem
+        lab = next((p for p in (labs / f"{base}.nii.gz", labs / f"{base}.nii") if p.exists()), None)
+        if lab is None:
+            raise InputError(f"{img}: no label map {labs / (base + '.nii.gz')}")
+        cases.append(Case(str(img), str(lab), mapping, mode, base, base))
+    if not cases:
+        raise InputError(f"{images}: no images")
+    return cases
+
+
+def extract_candidates(case: Case) -> dict[str, Any]:
+    """Features and classes of every candidate lesion of one exam (skips with a reason when it cannot run)."""
+    from ..io import read
+    from .lesion_model import lesion_features, lesion_truth
+    from .pipeline import analyse
+
+    vol = read(case.image)
+    try:
+        r = analyse(vol, mode=case.mode)
+    except InputError as exc:
+        return {"case": case.case_id, "group": case.group, "skipped": str(exc)}
+    X = lesion_features(r.score, r.scored, r.region_map)
+    y = lesion_truth(r.score, r.scored, read(case.labels), case.mapping)
+    return {"case": case.case_id, "group": case.group, "X": X, "y": y}
+
+
+def train_classifier(cases: list[Case], out_dir: str | os.PathLike, *, seed: int = 0, name: str = "calcium-lesions",
+                     command: str = "", trained_on: str = "", workers: int = 1,
+                     progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """Extract candidates, validate on held-out patients, refit on all, save and register the model."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.metrics import classification_report, confusion_matrix
+
+    from ..models.registry import register_model
+    from ..training.seeds import seed_everything
+    from .lesion_model import CLASS_NAMES, FEATURES, LesionClassifier
+
+    rng = seed_everything(seed)
+    t0 = time.time()
+    rows: list[dict[str, Any]] = []
+    if workers > 1:
+        from multiprocessing import get_context
+
+        with get_context("spawn").Pool(workers) as pool:
+            for i, r in enumerate(pool.imap(extract_candidates, cases)):
+                rows.append(r)
+                if progress:
+                    progress(i + 1, len(cases))
+    else:
+        for i, c in enumerate(cases):
+            rows.append(extract_candidates(c))
+            if progress:
+                progress(i + 1, len(cases))
+    used = [r for r in rows if "X" in r]
+    skipped = [{"case": r["case"], "reason": r["skipped"]} for r in rows if "X" not in r]
+    if not used:
+        raise InputError("no usable training exam (every one was skipped)")
+    X = np.concatenate([r["X"] for r in used])
+    y = np.concatenate([r["y"] for r in used])
+    groups = np.concatenate([[r["group"]] * len(r["y"]) for r in used])
+    extract_s = time.time() - t0
+    ug = np.unique(groups)
+    val_groups = set(rng.permutation(ug)[: max(1, len(ug) // 5)].tolist())
+    is_val = np.array([g in val_groups for g in groups])
+    # small data sets (a user's first few labelled exams) need smaller leaves than the default 20 samples
+    params = dict(max_iter=300, learning_rate=0.08, max_leaf_nodes=31, l2_regularization=1.0, random_state=seed,
+                  min_samples_leaf=int(min(20, max(1, len(y) // 10))))
+    metrics: dict[str, Any] = {"n_exams": len(used), "n_patients": int(len(ug)), "n_candidates": int(len(y)),
+                               "class_counts": {CLASS_NAMES[int(k)]: int(v) for k, v in zip(*np.unique(y, return_counts=True))}}
+    if is_val.any() and (~is_val).any():
+        clf = HistGradientBoostingClassifier(**params).fit(X[~is_val], y[~is_val])
+        pred = clf.predict(X[is_val])
+        labels = sorted(CLASS_NAMES)
+        rep = classification_report(y[is_val], pred, labels=labels, target_names=[CLASS_NAMES[k] for k in labels],
+                                    output_dict=True, zero_division=0)
+        metrics["validation"] = {
+            "patients": len(val_groups), "candidates": int(is_val.sum()),
+            "accuracy": round(float((pred == y[is_val]).mean()), 4),
+            "coronary_vs_other_accuracy": round(float(((pred > 0) == (y[is_val] > 0)).mean()), 4),
+            "f1": {k: round(v["f1-score"], 4) for k, v in rep.items() if k in CLASS_NAMES.values()},
+            "confusion": confusion_matrix(y[is_val], pred, labels=labels).tolist(),
+        }
+    t1 = time.time()
+    clf = HistGradientBoostingClassifier(**params).fit(X, y)
+    fit_s = time.time() - t1
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    weights = out / f"{name.replace('-', '_')}.joblib"
+    LesionClassifier(clf, FEATURES, dict(CLASS_NAMES), {}).save(str(weights))
+    config = {"seed": seed, "model": "sklearn HistGradientBoostingClassifier", "params": params, "features": FEATURES,
+              "classes": CLASS_NAMES, "cases": [asdict(c) for c in cases], "skipped": skipped,
+              "extract_seconds": round(extract_s, 1), "fit_seconds": round(fit_s, 2)}
+    (out / f"{name}.config.json").write_text(json.dumps(config, indent=1) + "\n")
+    entry = register_model(out, weights, name=name, task="calcium-lesions", trained_on=trained_on, command=command,
+                           input={"features": FEATURES}, config={k: v for k, v in config.items() if k != "cases"},
+                           metrics=metrics, created=time.strftime("%Y-%m-%d"))
+    return {"entry": entry, "metrics": metrics, "config": config}

@@ -1,0 +1,90 @@
+"""Label maps as DICOM Segmentation objects referencing their source series."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ... import __version__
+from ..._optional import import_optional
+from ...errors import InputError
+from ...volume import Volume
+from .common import source_datasets
+
+__all__ = ["write_seg", "VERTEBRA_CODES"]
+
+_VERTEBRA_NAMES = [f"C{i}" for i in range(1, 8)] + [f"T{i}" for i in range(1, 13)] + [f"L{i}" for i in range(1, 7)]
+#: VerSe label -> SNOMED attribute name in pydicom's code dictionary (None: generic "Vertebra")
+VERTEBRA_CODES = {n + 1: f"{name}Vertebra" for n, name in enumerate(_VERTEBRA_NAMES)}
+
+
+def _segment_code(name: str, kind: str):  # noqa: ANN202
+    hd = import_optional("highdicom", "dicom-export", "DICOM SEG export")
+    from pydicom.sr.codedict import codes
+
+    if kind == "vertebrae":
+        category = codes.SCT.AnatomicalStructure
+        attr = f"{name}Vertebra"
+        type_ = getattr(codes.SCT, attr, None) if hasattr(codes.SCT, attr) else None
+        if name in ("sacrum", "S1"):
+            type_ = codes.SCT.Sacrum
+        return category, type_ or codes.SCT.Vertebra
+    category = hd.sr.CodedConcept("49755003", "SCT", "Morphologically Altered Structure")
+    return category, hd.sr.CodedConcept("18115005", "SCT", "Pathologic calcification")
+
+
+def write_seg(
+    labels: Volume,
+    source: Volume,
+    segments: dict[int, str],
+    path: str | os.PathLike,
+    *,
+    kind: str = "calcium",
+    series_description: str | None = None,
+) -> Path:
+    """Write the non-zero labels of ``labels`` as a binary DICOM SEG.
+
+    ``labels`` is aligned to ``source`` in world space (nearest neighbour) if its
+    grid differs; ``segments`` names each label value (values without a name
+    are not exported). ``kind`` picks the coded concepts: ``"calcium"``
+    (pathologic calcification, finding site in the label) or ``"vertebrae"``
+    (SNOMED vertebra codes).
+    """
+    hd = import_optional("highdicom", "dicom-export", "DICOM SEG export")
+    sources = source_datasets(source, pixels=True)
+    if labels.shape != source.shape or not np.allclose(labels.affine, source.affine, atol=1e-3):
+        labels = labels.resample_like(source, order=0)
+    lab = labels.array.astype(np.int64)
+    present = [v for v in sorted(segments) if np.any(lab == v)]
+    if not present:
+        raise InputError("nothing to export: none of the named labels is present")
+    # frames in source order: frame k = slice k with rows reversed back to DICOM row order
+    remap = np.zeros(int(lab.max()) + 1, np.uint16)
+    for n, v in enumerate(present, 1):
+        remap[v] = n
+    frames = np.stack([remap[lab[:, ::-1, k].T] for k in range(lab.shape[2])])
+    descriptions = []
+    algo = hd.AlgorithmIdentificationSequence(name="hounsfield", version=__version__,
+                                              family=hd.sr.CodedConcept("113012", "DCM", "Computer Aided Detection"))
+    for n, v in enumerate(present, 1):
+        category, type_ = _segment_code(segments[v], kind)
+        descriptions.append(hd.seg.SegmentDescription(
+            segment_number=n, segment_label=segments[v][:64], segmented_property_category=category,
+            segmented_property_type=type_, algorithm_type=hd.seg.SegmentAlgorithmTypeValues.AUTOMATIC,
+            algorithm_identification=algo,
+        ))
+    seg = hd.seg.Segmentation(
+        source_images=sources, pixel_array=frames, segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
+        segment_descriptions=descriptions, series_instance_uid=hd.UID(), series_number=901,
+        sop_instance_uid=hd.UID(), instance_number=1, manufacturer="hounsfield",
+        manufacturer_model_name="hounsfield", software_versions=__version__, device_serial_number="0",
+        series_description=(series_description or f"hounsfield {kind}")[:64], omit_empty_frames=True,
+    )
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    seg.save_as(tmp)
+    os.replace(tmp, path)
+    return path

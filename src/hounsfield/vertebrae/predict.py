@@ -1,0 +1,555 @@
+"""Detect, identify and localise vertebrae in a CT volume (CPU, a few seconds).
+
+The pipeline is anatomical, with a handful of parameters stored in the bundled
+model file (:mod:`hounsfield.vertebrae.model`):
+
+1. The CT is reoriented to RAS and resampled to a 2 mm isotropic grid.
+2. **Spine centreline**: in every axial slice the point of the central,
+   posterior half of the body farthest from non-bone (2-D distance transform
+   of ``HU > bone_hu``) is the spinal column; a running median along z makes a
+   centreline.
+3. **Sacrum anchor**: going up from the pelvis, the top of the sacrum is the
+   highest slice where the bone holding the centreline spreads more than
+   ``sacrum_half_width_mm`` to both sides (alae and sacro-iliac joints) and is
+   no lung lies beside the spine (which rules out ribs);
+   L5 and the vertebrae above are counted from there.
+4. **Intervertebral discs**: the mean HU of a disk around the centreline is
+   detrended and z-scored along z; the disc levels are the extremes of this
+   profile chosen by dynamic programming with vertebra-plus-disc heights of
+   ``min_height_mm``..``max_height_mm`` and smoothly varying spacing. The disc
+   evidence is the local energy of the profile's slope, so it does not depend
+   on whether discs are darker (young spines) or brighter (sclerotic endplates)
+   than the bodies.
+5. **Rib anchor**: the lowest vertebra with bone lateral-posterior to it at
+   the distance of the rib angles (``rib_min_mm``..``rib_max_mm``) is T12;
+   used alone when the sacrum is outside the field of view, and as a check
+   when both are seen.
+6. Centroids: the body centre at mid-height between two discs, in-plane
+   position from the centreline moved anteriorly to the middle of the body.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError
+from ..volume import Volume
+from .formats import Centroid, label_name
+
+__all__ = ["Detection", "DEFAULT_PARAMS", "Prepared", "detect_vertebrae", "finish_detection", "label_map", "prepare"]
+
+DEFAULT_PARAMS: dict[str, float] = {
+    "spacing_mm": 2.0,
+    "bone_hu": 100.0,
+    "band_mm": 30.0,
+    "min_height_mm": 18.0,
+    "max_height_mm": 44.0,
+    "spacing_change_weight": 0.08,
+    "disk_radius_mm": 8.0,
+    "detrend_mm": 40.0,
+    "sacrum_hu": 150.0,
+    "sacrum_half_width_mm": 55.0,
+    "rib_hu": 150.0,
+    "rib_min_mm": 45.0,
+    "rib_max_mm": 95.0,
+    "rib_fraction": 0.7,
+    "body_shift_mm": 0.0,
+    "body_hu": 100.0,
+    "disc_cost": 0.75,
+    "disc_sigma_mm": 3.0,
+    "height_prior_weight": 3.0,
+}
+
+
+@dataclass(frozen=True)
+class Detection:
+    """What :func:`detect_vertebrae` found."""
+
+    centroids: list[Centroid]
+    discs_z_mm: list[float]
+    sacrum_top_z_mm: float | None
+    lowest_rib_label: str | None
+    anchor: str
+    grid: Volume = field(repr=False)
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "vertebrae": [c.to_dict() for c in self.centroids],
+            "anchor": self.anchor,
+            "sacrum_top_z_mm": None if self.sacrum_top_z_mm is None else round(self.sacrum_top_z_mm, 1),
+            "lowest_rib": self.lowest_rib_label,
+            "discs_z_mm": [round(z, 1) for z in self.discs_z_mm],
+            **self.info,
+        }
+
+
+def _iso(volume: Volume, sp: float) -> Volume:
+    v = volume.to_ras()
+    spacing = np.asarray(v.spacing)
+    shape = tuple(int(s) for s in np.maximum(np.round(np.asarray(v.shape) * spacing / sp), 1))
+    aff = v.affine.copy()
+    aff[:3, :3] = v.affine[:3, :3] / spacing * sp
+    # keep the outer edge of the field of view where it is
+    aff[:3, 3] = v.world(np.full(3, -0.5)) + aff[:3, :3] @ np.full(3, 0.5)
+    arr = v.array.astype(np.float32, copy=False)
+    return Volume(arr, v.affine, v.meta).resample_to(shape, aff, order=1, fill=-1024.0)
+
+
+def _running_median(x: np.ndarray, valid: np.ndarray, w: int) -> np.ndarray:
+    out = np.full_like(x, np.nan, dtype=np.float64)
+    idx = np.flatnonzero(valid)
+    for k in idx:
+        lo, hi = np.searchsorted(idx, [k - w, k + w + 1])
+        out[k] = np.median(x[idx[lo:hi]])
+    return out
+
+
+def _centreline(a: np.ndarray, p: dict[str, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    from scipy import ndimage
+
+    sp = p["spacing_mm"]
+    body = a > -400
+    nz = a.shape[2]
+    area = body.sum(axis=(0, 1))
+    if not body.any():
+        raise InputError("no body found in the image (nothing above -400 HU)")
+    cx = float(np.argwhere(body[:, :, area > 0.5 * area.max()])[:, 0].mean())
+    g = ndimage.gaussian_filter(a, 0.5)
+    bone = g > p["bone_hu"]
+    xs, ys, score = np.full(nz, np.nan), np.full(nz, np.nan), np.zeros(nz)
+    half = int(p["band_mm"] / sp)
+    x0, x1 = max(int(cx) - half, 0), min(int(cx) + half + 1, a.shape[0])
+    for k in range(nz):
+        bk = body[:, :, k]
+        if bk.sum() < 2000 / sp**2:
+            continue
+        ymid = np.argwhere(bk)[:, 1].mean()
+        y1 = int(min(ymid + 15 / sp, a.shape[1]))
+        sub = bone[x0:x1, :y1, k]
+        if not sub.any():
+            continue
+        e = ndimage.distance_transform_edt(np.pad(sub, 1)) [1:-1, 1:-1] * sp
+        i, j = np.unravel_index(np.argmax(e), e.shape)
+        xs[k], ys[k], score[k] = i + x0, j, e[i, j]
+    valid = score >= 4.0
+    w, wide = int(round(10 / sp)), int(round(40 / sp))
+    out = []
+    for v in (xs, ys):
+        near, far = _running_median(v, valid, w), _running_median(v, valid, wide)
+        # the column bends slowly: where the short median strays > 8 mm from the long one
+        # (a scapula, an iliac wing, the edge of the field of view), trust the long one
+        out.append(np.where(np.abs(near - far) > 8.0 / sp, far, near))
+    return out[0], out[1], valid, g
+
+
+def _disk_profile(g: np.ndarray, xs: np.ndarray, ys: np.ndarray, valid: np.ndarray, r_mm: float,
+                  sp: float) -> np.ndarray:
+    from scipy import ndimage
+
+    r = max(int(round(r_mm / sp)), 1)
+    off = np.argwhere(np.hypot(*np.mgrid[-r:r + 1, -r:r + 1]) <= r) - r
+    ks = np.flatnonzero(valid)
+    prof = np.full(g.shape[2], np.nan)
+    if ks.size == 0:
+        return prof
+    pi = xs[ks][:, None] + off[None, :, 0]
+    pj = ys[ks][:, None] + off[None, :, 1]
+    pk = np.broadcast_to(ks[:, None], pi.shape)
+    vals = ndimage.map_coordinates(g, [pi.ravel(), pj.ravel(), pk.ravel()], order=1, mode="nearest")
+    prof[ks] = vals.reshape(pi.shape).mean(axis=1)
+    return prof
+
+
+def _sacrum_top(g: np.ndarray, xs: np.ndarray, ys: np.ndarray, valid: np.ndarray, p: dict[str, float]) -> int | None:
+    """Highest slice of the lowest run where the centreline bone spreads wide to both sides."""
+    from scipy import ndimage
+
+    sp = p["spacing_mm"]
+    b = g > p["sacrum_hu"]
+    wide = np.zeros(g.shape[2], bool)
+    need = p["sacrum_half_width_mm"] / sp
+    st = np.ones((3, 3), bool)
+    lung0, lung1 = int(30 / sp), int(80 / sp)
+    for k in np.flatnonzero(valid):
+        i, j = int(round(xs[k])), int(round(ys[k]))
+        jl, jh = max(j - int(30 / sp), 0), j + int(30 / sp) + 1
+        boxes = np.concatenate([g[max(i - lung1, 0):max(i - lung0, 0), jl:jh, k].ravel(),
+                                g[i + lung0:i + lung1, jl:jh, k].ravel()])
+        if boxes.size and (boxes < -400).mean() > 0.05:
+            continue  # lung beside the spine: thorax, the wide bone there is ribs
+        lab, _ = ndimage.label(ndimage.binary_closing(b[:, :, k], st), st)
+        win = lab[max(i - 3, 0):i + 4, max(j - 3, 0):j + 4]
+        v = win[win > 0]
+        if v.size == 0:
+            continue
+        rows = np.flatnonzero((lab == np.bincount(v).argmax()).any(axis=1))
+        wide[k] = (i - rows.min()) >= need and (rows.max() - i) >= need
+    ks = np.flatnonzero(wide)
+    if ks.size < 3:
+        return None
+    # runs of wide slices; the sacrum is the highest run that starts within the lower part of the spine
+    runs = np.split(ks, np.flatnonzero(np.diff(ks) > int(10 / sp)) + 1)
+    runs = [r for r in runs if len(r) * sp >= 16.0]
+    if not runs:
+        return None
+    vk = np.flatnonzero(valid)
+    # prefer the run closest to the bottom of the valid spine; a sacrum has bone below or is at the edge
+    run = min(runs, key=lambda r: r[0])
+    top = int(run[-1])
+    if top >= vk.max() - int(20 / sp):
+        return None  # wide bone at the very top of the field of view is not a sacrum
+    return top
+
+
+def _disc_feature(prof: np.ndarray, valid: np.ndarray, p: dict[str, float]) -> np.ndarray:
+    """Disc evidence along z: local energy of the HU profile's slope, detrended and z-scored.
+
+    Vertebral bodies are flat stretches of the profile (cancellous bone);
+    a disc is a sharp change - bright endplates around a darker disc in young
+    spines, a bright sclerotic endplate-disc complex in old ones - so the
+    smoothed absolute slope peaks at discs whatever their brightness.
+    """
+    from scipy import ndimage
+
+    sp = p["spacing_mm"]
+    ks = np.flatnonzero(valid)
+    x = np.copy(prof)
+    if ks.size:
+        x[~valid] = np.interp(np.flatnonzero(~valid), ks, prof[ks])
+    x = ndimage.gaussian_filter1d(x, 1.0 / sp)
+    e = ndimage.gaussian_filter1d(np.abs(np.gradient(x)), p["disc_sigma_mm"] / sp)
+    trend = ndimage.uniform_filter1d(e, max(int(p["detrend_mm"] / sp), 3), mode="nearest")
+    d = e - trend
+    sd = np.std(d[valid]) if valid.any() else 1.0
+    out = d / (sd + 1e-6)
+    out[~valid] = 0.0
+    return out
+
+
+def _height_prior(z_above_sacrum_mm: np.ndarray) -> np.ndarray:
+    """Typical vertebra + disc height (mm) at a distance above the top of the sacrum.
+
+    Lumbar segments ~35 mm, decreasing through the thoracic spine to ~20 mm at
+    T1 (adult averages; the DP only uses this as a soft prior).
+    """
+    z = np.asarray(z_above_sacrum_mm, dtype=np.float64)
+    return np.interp(z, [0, 170, 220, 480, 560], [35, 33, 29, 22, 18])
+
+
+def _dp_discs(f: np.ndarray, lo: int, hi: int, start: int | None, p: dict[str, float],
+              prior: np.ndarray | None = None) -> tuple[list[int], float]:
+    """Disc slices maximising sum(f) with spacing in [min, max] and smooth changes.
+
+    The chain starts at ``start`` (fixed) or anywhere in the first period, and
+    ends within one period of ``hi``.
+    """
+    sp = p["spacing_mm"]
+    dmin, dmax = int(np.ceil(p["min_height_mm"] / sp)), int(np.floor(p["max_height_mm"] / sp))
+    lam = p["spacing_change_weight"] * sp
+    n = hi - lo + 1
+    NEG = -1e9
+    # state (k, d): disc at k, previous disc at k - d
+    best = np.full((n, dmax + 1), NEG)
+    back = np.full((n, dmax + 1), -1, dtype=np.int64)
+    start_score = np.full(n, NEG)
+    if start is not None:
+        start_score[start - lo] = f[start]
+    else:
+        start_score[: dmax + 1] = f[lo:lo + dmax + 1] - p["disc_cost"]
+    for k in range(n):
+        for d in range(dmin, dmax + 1):
+            kp = k - d
+            if kp < 0:
+                break
+            cand = start_score[kp]
+            bd = -1
+            row = best[kp]
+            if row.max() > NEG / 2:
+                dd = np.arange(dmax + 1)
+                vals = row - lam * np.abs(dd - d)
+                j = int(np.argmax(vals))
+                if vals[j] > cand:
+                    cand, bd = vals[j], j
+            if cand > NEG / 2:
+                pen = 0.0
+                if prior is not None:
+                    h = prior[lo + k]
+                    pen = p["height_prior_weight"] * ((d * sp - h) / h) ** 2
+                best[k, d] = cand + f[lo + k] - p["disc_cost"] - pen
+                back[k, d] = bd
+    # end: last disc within one max period of the top
+    tail = slice(max(n - dmax, 0), n)
+    sub = best[tail]
+    if sub.max() <= NEG / 2:
+        return ([] if start is None else [start]), 0.0
+    k_rel, d = np.unravel_index(int(np.argmax(sub)), sub.shape)
+    k = int(k_rel) + tail.start
+    total = float(best[k, d])
+    chain = [k]
+    while d > 0:
+        kp = k - d
+        pd = int(back[k, d])
+        chain.append(kp)
+        if pd <= 0:
+            break
+        k, d = kp, pd
+    return sorted(lo + c for c in chain), total
+
+
+def _rib_levels(g: np.ndarray, xs: np.ndarray, ys: np.ndarray, bounds: list[tuple[int, int]],
+                p: dict[str, float]) -> np.ndarray:
+    """Fraction of slices of each vertebra with bone at rib-angle distance on both sides."""
+    sp = p["spacing_mm"]
+    b = g > p["rib_hu"]
+    out = np.zeros(len(bounds))
+    r0, r1 = int(p["rib_min_mm"] / sp), int(p["rib_max_mm"] / sp)
+    back, fwd = int(70 / sp), int(5 / sp)
+    for n, (k0, k1) in enumerate(bounds):
+        hits = []
+        for k in range(k0, k1 + 1):
+            if not np.isfinite(xs[k]):
+                continue
+            i, j = int(round(xs[k])), int(round(ys[k]))
+            jl, jh = max(j - back, 0), j + fwd
+            left = b[max(i - r1, 0):max(i - r0, 0), jl:jh, k].any()
+            right = b[i + r0:i + r1, jl:jh, k].any()
+            hits.append(left and right)
+        out[n] = float(np.mean(hits)) if hits else 0.0
+    return out
+
+
+def _body_centre(g: np.ndarray, i: float, j: float, k: int, p: dict[str, float]) -> tuple[float, float]:
+    """In-plane centre of the vertebral body near centreline point (i, j) of slice k.
+
+    On the mid-sagittal line through (i, j) the body is the anterior-most run of
+    bone at least 12 mm long; its AP middle is the centre's y, and the
+    centroid of the bone in those rows (within 25 mm of the midline) its x.
+    """
+    from scipy import ndimage
+
+    sp = p["spacing_mm"]
+    r = int(45 / sp)
+    i0, j0 = int(round(i)), int(round(j))
+    lo_i, lo_j = max(i0 - r, 0), max(j0 - r, 0)
+    win = g[lo_i:i0 + r + 1, lo_j:j0 + r + 1, max(k - 1, 0):k + 2].mean(axis=2) > p["body_hu"]
+    win = ndimage.binary_closing(win, np.ones((3, 3), bool), border_value=0)
+    ci = i0 - lo_i
+    w = max(int(3 / sp), 1)
+    occ = win[max(ci - w, 0):ci + w + 1].mean(axis=0) > 0.5
+    ys = np.flatnonzero(occ)
+    if ys.size == 0:
+        return i, j
+    runs = [rr for rr in np.split(ys, np.flatnonzero(np.diff(ys) > 1) + 1) if len(rr) * sp >= 12.0]
+    if not runs:
+        return i, j
+    run = runs[-1]
+    band = int(25 / sp)
+    rows = win[max(ci - band, 0):ci + band + 1, run[0]:run[-1] + 1]
+    xi = np.flatnonzero(rows.any(axis=1))
+    xc = float(np.argwhere(rows)[:, 0].mean()) + max(ci - band, 0) if xi.size else float(ci)
+    yc = 0.5 * (run[0] + run[-1])
+    return xc + lo_i, yc + lo_j + p["body_shift_mm"] / sp
+
+
+def detect_vertebrae(volume: Volume, params: dict[str, float] | None = None) -> Detection:
+    """Find, label and localise the vertebrae of a CT volume.
+
+    Parameters
+    ----------
+    volume
+        CT in HU, any orientation.
+    params
+        Overrides of :data:`DEFAULT_PARAMS` (the bundled model's parameters
+        are used by :func:`hounsfield.vertebrae.model.load_default`).
+
+    Returns
+    -------
+    Detection
+        Centroids of the vertebral bodies in the world RAS+ frame, head to tail.
+    """
+    p = {**DEFAULT_PARAMS, **(params or {})}
+    return finish_detection(prepare(volume, p), p)
+
+
+@dataclass
+class Prepared:
+    """The parameter-light first half of the pipeline (grid, centreline, profile, sacrum), cached by training."""
+
+    iso: Volume
+    g: np.ndarray
+    xs: np.ndarray
+    ys: np.ndarray
+    valid: np.ndarray
+    prof: np.ndarray
+    top: int | None
+    lo: int
+    hi: int
+
+
+def prepare(volume: Volume, params: dict[str, float] | None = None) -> Prepared:
+    """Resample, find the centreline, the HU profile along it and the sacrum's top."""
+    p = {**DEFAULT_PARAMS, **(params or {})}
+    sp = p["spacing_mm"]
+    iso = _iso(volume, sp)
+    a = iso.array.astype(np.float32, copy=False)
+    xs, ys, valid, g = _centreline(a, p)
+    if valid.sum() * sp < 30:
+        raise InputError("no spine found: fewer than 30 mm of the image show a vertebral column")
+    vk = np.flatnonzero(valid)
+    lo, hi = int(vk.min()), int(vk.max())
+    # fill gaps of the centreline by interpolation
+    for arr in (xs, ys):
+        arr[lo:hi + 1] = np.interp(np.arange(lo, hi + 1), vk, arr[vk])
+    valid[lo:hi + 1] = True
+    prof = _disk_profile(g, xs, ys, valid, p["disk_radius_mm"], sp)
+    top = _sacrum_top(g, xs, ys, valid, p)
+    return Prepared(iso, g, xs, ys, valid, prof, top, lo, hi)
+
+
+def finish_detection(prep: Prepared, params: dict[str, float] | None = None) -> Detection:
+    """Discs, anchors, labels and centroids from a :class:`Prepared` scan."""
+    p = {**DEFAULT_PARAMS, **(params or {})}
+    sp = p["spacing_mm"]
+    iso, g, xs, ys, valid, prof, top, lo, hi = (prep.iso, prep.g, prep.xs, prep.ys, prep.valid, prep.prof,
+                                                prep.top, prep.lo, prep.hi)
+    f = _disc_feature(prof, valid, p)
+    info: dict[str, Any] = {}
+    if top is not None:
+        prior = _height_prior((np.arange(len(f)) - top) * sp)
+        discs, _ = _dp_discs(f, top, hi, top, p, prior)
+    else:
+        discs, _ = _dp_discs(f, lo, hi, None, p)
+
+    # vertebra slabs between discs (+ partial ones at the ends of the field of view)
+    bounds: list[tuple[int, int]] = []
+    for k0, k1 in zip(discs[:-1], discs[1:]):
+        bounds.append((k0, k1))
+    heights = np.diff(discs) if len(discs) > 1 else np.array([int(30 / sp)])
+    typical = int(np.median(heights[-3:])) if len(heights) else int(30 / sp)
+    partial_top = discs and hi - discs[-1] >= int(10 / sp)
+    if partial_top:
+        bounds.append((discs[-1], min(hi, discs[-1] + typical)))
+    partial_bottom = top is None and discs and discs[0] - lo >= int(10 / sp)
+    if partial_bottom:
+        bounds.insert(0, (max(lo, discs[0] - typical), discs[0]))
+
+    ribs = _rib_levels(g, xs, ys, bounds, p)
+    # labels from tail (index 0) to head
+    n = len(bounds)
+    labels: list[int] | None = None
+    lowest_rib = None
+    anchor = "none"
+    rib_idx = None
+    min_rib_k = top + int(70 / sp) if top is not None else lo
+    cand = [m for m in range(n) if ribs[m] >= p["rib_fraction"] and bounds[m][0] >= min_rib_k]
+    if cand:
+        rib_idx = min(cand)
+    sacral_label = 26
+    if top is not None:
+        anchor = "sacrum"
+        # bounds[0] is L5 (above the sacrum's top)
+        labels = [24 - m for m in range(n)]
+        if rib_idx == 6:  # six free lumbar vertebrae between the lowest rib and the sacrum: L6
+            anchor = "sacrum + ribs (L6)"
+            labels = [25 - m for m in range(n)]
+        elif rib_idx == 4:  # four: L5 is fused with the sacrum (sacralised L5)
+            anchor = "sacrum + ribs (sacralised L5)"
+            labels = [23 - m for m in range(n)]
+            sacral_label = 24
+        elif rib_idx == 5:
+            anchor = "sacrum + ribs"
+    elif rib_idx is not None:
+        anchor = "ribs"
+        labels = [19 - (m - rib_idx) for m in range(n)]
+    else:
+        anchor = "none (lowest vertebra assumed L5)"
+        labels = [24 - m for m in range(n)]
+    # top anchor: T1 is the highest rib-bearing vertebra under a rib-free one (C7), when 12 or 13
+    # rib-bearing vertebrae run down from it to the lowest rib; 13 means a T13
+    if rib_idx is not None:
+        rf = p["rib_fraction"]
+        m = rib_idx
+        while m + 1 < n and ribs[m + 1] >= rf:
+            m += 1
+        above_full = m + 1 < n
+        n_t = m - rib_idx + 1
+        # a vertebra cut by the bottom of the field of view may carry a rib we cannot see
+        unsure_below = bool(partial_bottom) and rib_idx == 1
+        if unsure_below and n_t == 11:
+            rib_idx, n_t = 0, 12
+        if above_full and ribs[m + 1] < 0.5 and n_t in (12, 13):
+            def from_t1(q: int) -> int:
+                pos = m - q  # 0 = T1
+                if pos < 0:
+                    return 7 + pos + 1  # C7, C6, ...
+                if pos <= 11:
+                    return 8 + pos
+                if n_t == 13 and pos == 12:
+                    return 28
+                return 20 + pos - n_t
+            top_labels = [from_t1(q) for q in range(n)]
+            if top is None or top_labels[0] in (24, 25) or n_t == 13:
+                labels = top_labels
+                anchor = ("sacrum + " if top is not None else "") + "ribs from T1" + (" (T13)" if n_t == 13 else "")
+                if top is not None and labels[0] == 25:
+                    anchor += " (L6)"
+    if rib_idx is not None:
+        lowest_rib = label_name(labels[rib_idx]) if 1 <= labels[rib_idx] <= 28 else None
+        if anchor == "sacrum":
+            info["anchor_conflict"] = f"the lowest rib-bearing vertebra counts as {lowest_rib} from the sacrum"
+    info["rib_scores"] = [round(float(r), 2) for r in ribs]
+
+    cents: list[Centroid] = []
+    conf_base = 0.95 if anchor.startswith("sacrum") else 0.85 if anchor.startswith("ribs") else 0.3
+    if "anchor_conflict" in info:
+        conf_base = 0.6
+    if top is not None:
+        h = discs[1] - discs[0] if len(discs) > 1 else int(30 / sp)
+        k_s1 = top - 0.5 * h * 0.85
+        i, j = _body_centre(g, float(np.interp(k_s1, np.arange(len(xs)), np.nan_to_num(xs))),
+                            float(np.interp(k_s1, np.arange(len(ys)), np.nan_to_num(ys))), int(round(k_s1)), p)
+        cents.append(Centroid(sacral_label, tuple(float(v) for v in iso.world([i, j, k_s1])), conf_base))  # type: ignore[arg-type]
+    for m, ((k0, k1), lab) in enumerate(zip(bounds, labels)):
+        if lab < 1 or (lab > 25 and lab != 28):
+            continue
+        kc = 0.5 * (k0 + k1)
+        kk = int(round(kc))
+        i, j = _body_centre(g, xs[kk], ys[kk], kk, p)
+        part = (partial_top and m == n - 1) or (partial_bottom and m == 0)
+        conf = conf_base * (0.6 if part else 1.0)
+        cents.append(Centroid(int(lab), tuple(float(v) for v in iso.world([i, j, kc])), conf))  # type: ignore[arg-type]
+    cents.sort(key=lambda c: -c.xyz[2])
+    zs = [float(iso.world([0, 0, k])[2]) for k in discs]
+    return Detection(cents, zs, None if top is None else float(iso.world([0, 0, top + 0.5])[2]),
+                     lowest_rib, anchor, iso, info)
+
+
+def label_map(detection: Detection, like: Volume, bone_hu: float = 150.0, radius_mm: float = 45.0) -> Volume:
+    """A VerSe-numbered label map on ``like``'s grid: bone voxels near the centreline, by vertebra slab.
+
+    Approximate: each vertebra is the bone within ``radius_mm`` of its body
+    centre between the planes half-way to its neighbours.
+    """
+    iso = detection.grid
+    a = iso.array
+    out = np.zeros(a.shape, np.uint8)
+    cents = sorted(detection.centroids, key=lambda c: c.xyz[2])
+    if not cents:
+        return like.with_array(np.zeros(like.shape, np.uint8))
+    ks = np.array([iso.voxel(c.xyz)[2] for c in cents])
+    edges = np.r_[ks[0] - (ks[1] - ks[0]) / 2 if len(ks) > 1 else ks[0] - 8, (ks[:-1] + ks[1:]) / 2,
+                  ks[-1] + (ks[-1] - ks[-2]) / 2 if len(ks) > 1 else ks[-1] + 8]
+    sp = iso.spacing[0]
+    ii, jj = np.mgrid[0:a.shape[0], 0:a.shape[1]]
+    r = radius_mm / sp
+    for c, k0, k1 in zip(cents, edges[:-1], edges[1:]):
+        ci, cj, _ = iso.voxel(c.xyz)
+        near = ((ii - ci) ** 2 + ((jj - cj) * 0.8) ** 2) <= r * r
+        for k in range(max(int(np.ceil(k0)), 0), min(int(np.ceil(k1)), a.shape[2])):
+            sl = out[:, :, k]
+            sl[near & (a[:, :, k] > bone_hu) & (sl == 0)] = c.label
+    return Volume(out, iso.affine, like.meta).resample_like(like, order=0)
