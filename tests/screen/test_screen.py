@@ -1,0 +1,99 @@
+"""``hounsfield screen`` end to end: a synthetic patient read from DICOM, and the real fixtures."""
+
+import json
+
+import numpy as np
+import pytest
+
+from hounsfield.phantoms import generate_patient, write_patient
+from hounsfield.report.browser import find_chromium, render_dom, screenshot
+from hounsfield.screen import screen
+
+from ..conftest import fixture_path
+from ..io.helpers import cli
+
+
+@pytest.fixture(scope="module")
+def patient(tmp_path_factory):
+    root = tmp_path_factory.mktemp("patient")
+    result = generate_patient(seed=2, index=0, matrix=192, gated_matrix=192, coverage="chest_abdomen",
+                              thickness=3.0, zero_cac_rate=0.05)
+    write_patient(result, root, formats=("dicom",), masks=False)
+    return root, result.truth
+
+
+@pytest.fixture(scope="module")
+def screened(patient, tmp_path_factory):
+    root, truth = patient
+    out = tmp_path_factory.mktemp("screen")
+    return screen(root / "non_gated", out, exam_id="synthetic non-gated"), out, truth
+
+
+def test_screen_synthetic_non_gated(screened):
+    res, out, truth = screened
+    d = json.loads((out / "results.json").read_text())
+    a = d["analyses"]
+    assert set(a) == {"calcium", "levels", "vertebrae"}
+    assert a["calcium"]["status"] == "done" and a["calcium"]["gated"] is False
+    assert a["calcium"]["agatston"] >= 0 and a["calcium"]["risk_category"]
+    lev = a["levels"]
+    k = truth["levels"]["L3_slice"]["non_gated"]
+    assert lev["status"] == "done" and abs(lev["L3_slice"] - k) <= 4  # 3 mm slices: within 12 mm
+    assert lev["L3_muscle_area_cm2"] > 50
+    v = a["vertebrae"]
+    assert v["status"] == "done" and "L3" in v["vertebrae_found"].split(",")
+    for f in ("report.html", "results.json", "run_manifest.json", "vertebrae.nii.gz", "levels_mip.png",
+              "calcium_overlay.png", "vertebrae_seg.dcm"):
+        assert (out / f).exists(), f
+    names = {m["name"] for m in d["models"]}
+    assert {"levels-mip", "vertebrae-anatomical"} <= names
+    assert all("synthetic" in m["trained_on"] for m in d["models"])
+
+
+@pytest.mark.skipif(find_chromium() is None, reason="Chromium not installed (apt-get install chromium)")
+def test_report_in_chromium(screened, tmp_path):
+    res, out, truth = screened
+    dom, loaded, total = render_dom(out / "report.html")
+    assert total >= 4 and loaded == total
+    cal = res.section("calcium").values
+    assert f"{cal['agatston']:.1f} (category {cal['risk_category']})" in dom
+    assert f"L3 slice</td><td>{res.section('levels').values['L3_slice']} " in dom
+    assert "trained_on" in dom and "synthetic" in dom
+    assert screenshot(out / "report.html", tmp_path / "r.png").stat().st_size > 20_000
+
+
+def test_screen_gated_dicom_writes_sr(patient, tmp_path):
+    root, truth = patient
+    res = screen(root / "gated", tmp_path)
+    cal = res.section("calcium")
+    assert cal.status == "done" and cal.values["gated"] is True
+    assert truth["agatston"] > 100 and cal.values["agatston"] > 0  # this patient has coronary calcium
+    assert (tmp_path / "calcium_sr.dcm").exists()
+    assert res.section("levels").values.get("L3_slice") is None  # a cardiac field of view
+
+
+def test_screen_real_abdomen(tmp_path):
+    res = screen(fixture_path("ct_abdomen", "ct.nii.gz"), tmp_path)
+    cal, lev, ver = res.section("calcium"), res.section("levels"), res.section("vertebrae")
+    assert cal.status == "not analysed" and "heart" in cal.reason.lower()
+    assert lev.status == "done" and abs(lev.values["L3_z_mm"] - 314.6) <= 10
+    assert {"T12", "L1", "L2", "L3", "L4", "L5", "S1"} <= set(ver.values["vertebrae_found"].split(","))
+    assert (tmp_path / "report.html").exists()
+
+
+def test_screen_real_contrast_cta_refuses_calcium(tmp_path):
+    res = screen(fixture_path("ct_heart_cta", "ct.nii.gz"), tmp_path)
+    cal = res.section("calcium")
+    assert cal.status == "not analysed" and "contrast" in cal.reason.lower()
+
+
+def test_screen_cli_bad_input(tmp_path):
+    (tmp_path / "x.txt").write_text("no")
+    r = cli("screen", tmp_path / "x.txt", "-o", tmp_path / "out")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+    mr = tmp_path / "mr.nii.gz"
+    import nibabel as nib
+
+    nib.save(nib.Nifti1Image(np.full((16, 16, 8), 300, np.int16), np.eye(4)), mr)
+    r = cli("screen", mr, "-o", tmp_path / "out2")
+    assert r.returncode == 2 and "do not look like CT" in r.stderr
