@@ -36,6 +36,7 @@ app.add_typer(evaluate_app, name="evaluate")
 #: modules under hounsfield.commands that register commands on the apps above
 COMMAND_MODULES = [
     "convert",
+    "cxr",
     "info",
 ]
 
