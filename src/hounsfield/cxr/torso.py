@@ -57,6 +57,9 @@ def agatston_from_volume(hu: np.ndarray, candidate: np.ndarray, spacing: tuple[f
     mask = (hu >= 130) & candidate
     if not mask.any():
         return 0.0
+    # work on the bounding box of the candidates (the scorer only looks there)
+    box = tuple(slice(int(ix.min()), int(ix.max()) + 1) for ix in np.nonzero(mask))
+    mask, hu = mask[box], hu[box]
     # 2-D connectivity within each slice: label with a structure that does not link slices
     structure = np.zeros((3, 3, 3), bool)
     structure[:, :, 1] = ndimage.generate_binary_structure(2, 2)
