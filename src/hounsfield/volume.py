@@ -210,17 +210,25 @@ class Volume:
             out = np.clip(np.rint(out), info.min, info.max)
         return Volume(out.astype(dtype, copy=False), affine.copy(), self.meta)
 
-    def to_ras(self) -> "Volume":
-        """The same data reoriented (by axis flips/permutations only, no
-        interpolation) so voxel axes point R, A, S as closely as possible."""
+    def reorient(self, codes: str = "RAS") -> "Volume":
+        """The same data reoriented by axis flips/permutations only (no
+        interpolation) so voxel axes point as closely as possible to ``codes``
+        (nibabel's axis codes, e.g. ``"RAS"``, ``"LAS"`` - the order in which a
+        DICOM axial series is read - or ``"LPS"``)."""
         import nibabel as nib
 
         ornt = nib.orientations.io_orientation(self.affine)
-        ras = nib.orientations.axcodes2ornt(("R", "A", "S"))
-        tr = nib.orientations.ornt_transform(ornt, ras)
+        target = nib.orientations.axcodes2ornt(tuple(codes))
+        tr = nib.orientations.ornt_transform(ornt, target)
+        if np.array_equal(tr, [[0, 1], [1, 1], [2, 1]]):
+            return self
         arr = nib.orientations.apply_orientation(self.array, tr)
         aff = self.affine @ nib.orientations.inv_ornt_aff(tr, self.shape)
         return Volume(np.ascontiguousarray(arr), aff, self.meta)
+
+    def to_ras(self) -> "Volume":
+        """:meth:`reorient` to ``"RAS"``."""
+        return self.reorient("RAS")
 
     def __repr__(self) -> str:  # pragma: no cover - cosmetic
         return (

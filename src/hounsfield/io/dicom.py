@@ -241,7 +241,6 @@ def _group_key(s: _Slice) -> tuple:
         (s.rows, s.cols),
         tuple(np.round(s.spacing, 4)),
         image_type,
-        str(_get(ds, "Modality", "")),
     )
 
 
@@ -482,12 +481,14 @@ def read_series(
     inter = np.array([s.intercept for s in slices])
     modality = next(iter(modalities))
     integral = np.allclose(slope, np.rint(slope)) and np.allclose(inter, np.rint(inter))
+    # rows are stored reversed (j = nrows - 1 - row, as dcm2niix): the stack is then C-contiguous as
+    # (k, j, i) and its transpose, the (i, j, k) volume, is Fortran-contiguous - NIfTI's own byte order
     stack = np.empty((len(slices), slices[0].rows, slices[0].cols), np.float32 if not integral else np.int32)
     for idx, arr in enumerate(raw):
         if slope[idx] == 1 and inter[idx] == 0:
-            stack[idx] = arr
+            stack[idx] = arr[::-1]
         else:
-            stack[idx] = arr.astype(np.float64) * slope[idx] + inter[idx]
+            stack[idx] = arr[::-1].astype(np.float64) * slope[idx] + inter[idx]
     if not integral and modality == "CT":
         stack = np.rint(stack).astype(np.int32)
         notes.append("non-integer rescale slope/intercept: CT values rounded to integer HU")
@@ -532,15 +533,16 @@ def read_series(
             if uneven == "refuse":
                 raise InputError(f"series {name}: {', '.join(problems)}; refused (use uneven='resample' to resample)")
             dk = float(steps.min()) if not even else float(np.mean(steps))
-            vol_stack, origin = _resample_stack(stack, d, offsets, r, c, n, dx, dy, dk, pos[0])
+            rows_first, origin = _resample_stack(stack[:, ::-1, :], d, offsets, r, c, n, dx, dy, dk, pos[0])
+            vol_stack = np.ascontiguousarray(rows_first[:, ::-1, :])
             increment = dk
             notes.append(
                 f"{' and '.join(problems)}: resampled (linear) onto an orthogonal grid aligned with the slice "
                 f"plane, {dk:.3f} mm along the normal, {vol_stack.shape[0]} slices (as dcm2niix _Tilt/_Eq)"
             )
-    # stack[k, row, col] -> array[i=col, j=reversed row, k]
+    # stack[k, j (= reversed row), col] -> array[i = col, j, k]
     nrows = vol_stack.shape[1]
-    arr = np.ascontiguousarray(np.transpose(vol_stack, (2, 1, 0))[:, ::-1, :])
+    arr = np.transpose(vol_stack, (2, 1, 0))
     lps = np.eye(4)
     lps[:3, 0] = r * dx
     lps[:3, 1] = -c * dy

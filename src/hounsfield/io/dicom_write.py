@@ -1,8 +1,14 @@
 """Write a :class:`~hounsfield.volume.Volume` as a DICOM series (one file per slice).
 
-The inverse of :func:`hounsfield.io.dicom.read_series`: reading the files back
-gives the same array and affine. Used by the synthetic patients (so DICOM
-reading is exercised end to end) and by tests.
+Files are written the way scanners write an axial series (row direction
+towards patient Left, column direction Posterior, slices stacked Superior):
+an axis-aligned volume is first reoriented to ``"LAS"`` (flips/permutations,
+no interpolation), which is exactly the array order that
+:func:`hounsfield.io.dicom.read_series` (and dcm2niix) produce. Reading the
+files back therefore gives ``volume.reorient("LAS")`` bit for bit; an
+oblique volume is written with its own orientation and reads back as the
+same world image. Used by the synthetic patients (so DICOM reading is
+exercised end to end) and by tests.
 """
 
 from __future__ import annotations
@@ -48,6 +54,9 @@ def write_dicom_series(
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    rot = volume.affine[:3, :3] / np.linalg.norm(volume.affine[:3, :3], axis=0)
+    if np.allclose(np.abs(rot).max(axis=0), 1.0, atol=1e-6):
+        volume = volume.reorient("LAS")
     arr = volume.array
     if arr.min() < -32768 or arr.max() > 32767:
         raise ValueError("voxel values do not fit int16")
@@ -86,7 +95,7 @@ def write_dicom_series(
         ds.SeriesNumber = series_number
         ds.InstanceNumber = k + 1
         ds.PatientID = patient_id or meta.patient_id or "ANON"
-        ds.PatientName = ds.PatientID
+        ds.PatientName = f"{ds.PatientID}^"
         ds.StudyDate = ds.SeriesDate = now.strftime("%Y%m%d")
         ds.StudyTime = ds.SeriesTime = now.strftime("%H%M%S")
         ds.Manufacturer = meta.manufacturer or "hounsfield"
