@@ -76,7 +76,7 @@ def test_inference_on_real_fixtures(trained, fixtures_dir, tmp_path):
     files = [fixtures_dir / "cxr" / n for n in ("00000001_000.png", "00027426_000.png", DCM, "Fake_MONOHR1.dcm")]
     out = tmp_path / "pred.csv"
     assert main(["cxr", *map(str, files), "--csv", str(out), "--model", str(trained / "model.pt"),
-                 "--json", str(tmp_path / "pred.json")]) == 0
+                 "--json", str(tmp_path / "pred.json"), "--threads", "1"]) == 0
     rows = list(csv.DictReader(open(out)))
     assert [r["image"] for r in rows] == [str(f) for f in files]
     for r in rows:
@@ -127,3 +127,31 @@ def test_cli_errors(tmp_path, capsys):
     assert main(["phantom", "cxr", "-o", str(tmp_path / "x")]) == 2
     err = capsys.readouterr().err
     assert "error:" in err
+
+
+def test_no_bundled_model_is_said_plainly(fixtures_dir, tmp_path, capsys):
+    code = main(["cxr", str(fixtures_dir / "cxr" / "00000001_000.png"), "--csv", str(tmp_path / "o.csv"),
+                 "--models", str(tmp_path)])
+    assert code == 2 and "no bundled CXR calcium model" in capsys.readouterr().err
+
+
+def test_batchnorm_recalibration_matches_batch_statistics():
+    """Eval-mode outputs after recalibration equal train-mode (batch-statistics) outputs."""
+    import torch
+
+    from hounsfield.cxr.train import recalibrate_batchnorm
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.ReLU(),
+                              torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(4, 1))
+    x = (np.random.default_rng(0).random((256, 1, 8, 8)) * 5 + 3).astype(np.float32)  # far from the init stats
+    net.eval()
+    with torch.no_grad():
+        stale = net(torch.as_tensor(x)).numpy()
+        net.train()
+        batch = net(torch.as_tensor(x)).numpy()
+    recalibrate_batchnorm(net, x, batch_size=256)
+    with torch.no_grad():
+        fixed = net(torch.as_tensor(x)).numpy()
+    assert not net.training
+    assert np.abs(fixed - batch).max() < 0.02 * np.abs(batch).max() < np.abs(stale - batch).max()

@@ -20,9 +20,15 @@ def cxr(
     model: Optional[str] = typer.Option(None, "--model", help="Model file (.pt from 'train cxr --save') or registry name."),
     models_dir: Optional[Path] = typer.Option(None, "--models", help="Folder of user-trained models (manifest.json)."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the rows and the model statement as JSON."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch (1 is fastest on a busy machine)."),
 ) -> None:
     """Probability of coronary calcium (CAC > 0) and CAC category from chest radiographs."""
     from ..console import stderr
+
+    if threads:
+        import torch
+
+        torch.set_num_threads(int(threads))
     from ..cxr.predict import expand_inputs, predict_files, resolve_model, write_rows_csv
 
     files = expand_inputs(inputs)

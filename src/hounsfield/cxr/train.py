@@ -137,6 +137,35 @@ def _mean_loss(net: Any, x: np.ndarray, t: np.ndarray, task: str, batch_size: in
     return total / max(len(x), 1), np.concatenate(outs) if outs else np.zeros((0, t.shape[1]))
 
 
+def recalibrate_batchnorm(net: Any, x: np.ndarray, batch_size: int) -> None:
+    """Recompute BatchNorm running statistics as exact averages over ``x`` ("precise BN").
+
+    With few optimiser steps per epoch the exponential running averages lag
+    far behind the weights, and the network in eval mode then predicts
+    nonsense (measured: AUROC 1.0 with batch statistics, 0.12-0.4 with the
+    running ones on an easy task). One forward pass over the training images
+    fixes that.
+    """
+    import torch
+
+    bns = [m for m in net.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if not bns or len(x) < 2:
+        return
+    momenta = [m.momentum for m in bns]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average
+    net.train()
+    with torch.no_grad():
+        for s in range(0, len(x), batch_size):
+            xb = np.asarray(x[s:s + batch_size], np.float32)
+            if len(xb) >= 2:
+                net(torch.as_tensor(xb))
+    for m, mom in zip(bns, momenta):
+        m.momentum = mom
+    net.eval()
+
+
 def _fit_platt(z: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     from sklearn.linear_model import LogisticRegression
 
@@ -191,6 +220,7 @@ def _train_fold(
             total += float(loss.detach()) * len(idx)
             seen += len(idx)
         sched.step()
+        recalibrate_batchnorm(net, x_train, max(cfg.batch_size, 16))
         val_loss, _ = _mean_loss(net, x_val, t_val, cfg.task, max(cfg.batch_size, 16))
         row = {"fold": fold.index, "epoch": epoch, "train_loss": total / max(seen, 1), "val_loss": val_loss,
                "seconds": round(time.perf_counter() - t0, 2), "selected": False}
