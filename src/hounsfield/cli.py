@@ -38,6 +38,7 @@ COMMAND_MODULES = [
     "calcium",
     "clot",
     "convert",
+    "cxr",
     "info",
     "batch",
     "phantom",

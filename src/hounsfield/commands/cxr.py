@@ -1,0 +1,143 @@
+"""CXR calcium commands: ``hounsfield cxr``, ``hounsfield train cxr``, ``hounsfield phantom cxr``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..cli import app, phantom_app, train_app
+from ..errors import InputError
+
+
+@app.command("cxr")
+def cxr(
+    inputs: list[Path] = typer.Argument(..., help="Radiographs (DICOM, PNG, JPEG) or folders of them."),
+    csv: Path = typer.Option(..., "--csv", help="Output CSV: one row per image (image, p_cac_gt0, category, ...)."),
+    model: Optional[str] = typer.Option(None, "--model", help="Model file (.pt from 'train cxr --save') or registry name."),
+    models_dir: Optional[Path] = typer.Option(None, "--models", help="Folder of user-trained models (manifest.json)."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the rows and the model statement as JSON."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch (1 is fastest on a busy machine)."),
+) -> None:
+    """Probability of coronary calcium (CAC > 0) and CAC category from chest radiographs."""
+    from ..console import stderr
+
+    if threads:
+        import torch
+
+        torch.set_num_threads(int(threads))
+    from ..cxr.predict import expand_inputs, predict_files, resolve_model, write_rows_csv
+
+    files = expand_inputs(inputs)
+    net, label = resolve_model(model, models_dir)
+    stderr.print(f"model {label}: {net.arch} {net.task}, trained on: {net.trained_on}")
+    stderr.print("research use only: not validated on real patients' radiographs", style="yellow")
+    rows = predict_files(files, net, label)
+    write_rows_csv(rows, csv)
+    if json_out:
+        from ..io import write_json
+
+        write_json({"model": label, "arch": net.arch, "task": net.task, "trained_on": net.trained_on,
+                    "preprocess": net.preprocess.to_dict(), "rows": rows}, json_out)
+    secs = sum(r["seconds"] for r in rows) / max(len(rows), 1)
+    stderr.print(f"{len(rows)} image(s) -> {csv} ({secs:.3f} s per image)")
+
+
+def _trained_on(csv_path: Path, n: int, n_patients: int) -> str:
+    info_path = csv_path.parent / "cohort.json"
+    if info_path.exists():
+        try:
+            info = json.loads(info_path.read_text())
+            return (f"synthetic: {n} radiographs of {n_patients} patients, {info.get('kind', 'synthetic')} "
+                    f"({info.get('source', '?')}, seed {info.get('seed', '?')}); not real radiographs")
+        except ValueError:
+            pass
+    return f"{n} radiographs of {n_patients} patients listed in {csv_path.name}"
+
+
+@train_app.command("cxr")
+def train_cxr(
+    data: Path = typer.Option(..., "--data", help="Labels CSV (image, patient_id, cac[, clinical columns])."),
+    out: Path = typer.Option(Path("cxr-train"), "-o", "--out", help="Output folder (metrics, predictions, figures, model)."),
+    task: str = typer.Option("classify", "--task", help="classify (CAC>0, >=100, >=400) or regress (log CAC)."),
+    arch: str = typer.Option("densenet121", "--arch", help="densenet121, resnet18 or efficientnet-b0."),
+    kfold: int = typer.Option(5, "--kfold", help="Number of cross-validation folds."),
+    epochs: int = typer.Option(50, "--epochs", help="Epochs per fold."),
+    lr: Optional[float] = typer.Option(None, "--lr", help="Learning rate (default 3e-4 classify, 1e-3 regress)."),
+    wd: float = typer.Option(1e-4, "--wd", help="Weight decay."),
+    batch_size: int = typer.Option(8, "--batch-size", "--batchsize", help="Images per batch."),
+    momentum: float = typer.Option(0.9, "--momentum", help="SGD momentum, or AdamW beta1."),
+    optimizer: str = typer.Option("adamw", "--optimizer", help="adamw or sgd."),
+    size: int = typer.Option(224, "--size", help="Input size: 224, 512 or 1024 (published: resize 1248, crop 1024)."),
+    equalize: bool = typer.Option(True, "--equalize/--no-equalize", help="Histogram equalisation (published: on)."),
+    val_fraction: float = typer.Option(0.2, "--val-fraction", help="Inner validation share of each training part."),
+    augment: bool = typer.Option(True, "--augment/--no-augment", help="Small affine and contrast augmentation."),
+    patience: int = typer.Option(0, "--patience", help="Stop a fold after this many epochs without validation gain (0: never)."),
+    seed: int = typer.Option(0, "--seed", help="Seed for folds, initialisation and augmentation."),
+    viz: bool = typer.Option(False, "--viz", help="Save loss curves, ROC curves and confusion matrices (PNG)."),
+    save: bool = typer.Option(False, "--save", help="Save the model (OUT/model.pt + model.json)."),
+    pretrained: bool = typer.Option(False, "--pretrained", help="Start from pretrained weights (needs --init FILE)."),
+    init: Optional[Path] = typer.Option(None, "--init", help="Local state-dict file to initialise the encoder."),
+    image_root: Optional[Path] = typer.Option(None, "--image-root", help="Folder the CSV's image paths are relative to."),
+    trained_on: Optional[str] = typer.Option(None, "--trained-on", help="Statement of the training data saved with the model."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch."),
+    n_boot: int = typer.Option(1000, "--n-boot", help="Bootstrap resamples for the 95% CIs."),
+) -> None:
+    """k-fold cross-validated training (patient-grouped, inner validation for model selection)."""
+    from ..console import stderr
+    from ..cxr.data import read_labels_csv
+    from ..cxr.train import TrainConfig, cross_validate
+
+    records = read_labels_csv(data, image_root)
+    cfg = TrainConfig(task=task, arch=arch, kfold=kfold, epochs=epochs, lr=lr, wd=wd, batch_size=batch_size,
+                      momentum=momentum, optimizer=optimizer, size=size, equalize=equalize,
+                      val_fraction=val_fraction, augment=augment, patience=patience, seed=seed, n_boot=n_boot,
+                      pretrained=pretrained, init=str(init) if init else None, threads=threads)
+    n_pat = len({r.patient_id for r in records})
+    statement = trained_on or _trained_on(data, len(records), n_pat)
+    command = "hounsfield " + " ".join(sys.argv[1:]) if sys.argv and "hounsfield" in sys.argv[0] else ""
+    result = cross_validate(records, cfg, out, viz=viz, save=out / "model.pt" if save else None,
+                            trained_on=statement, log=lambda s: stderr.print(s), command=command)
+    p = result["pooled"]
+    a = p["auroc_cac_gt0"]
+    stderr.print(f"pooled out-of-fold AUROC CAC>0: {a['value']:.3f} (95% CI {a['ci95'][0]:.3f}-{a['ci95'][1]:.3f}); "
+                 f"kappa {p['kappa_linear']:.3f}; {result['seconds']['total']:.0f} s")
+    typer.echo(str(out / "cv_metrics.json"))
+
+
+@phantom_app.command("cxr")
+def phantom_cxr(
+    out: Path = typer.Option(..., "-o", "--out", help="Output folder (images/, labels.csv, cohort.json)."),
+    from_dir: Optional[Path] = typer.Option(None, "--from", help="Cohort folder from 'hounsfield phantom chest'."),
+    simple: int = typer.Option(0, "--simple", help="Instead of --from: N simple synthetic torsos (no phantoms package needed)."),
+    fmt: str = typer.Option("png", "--format", help="png (16-bit), dicom, or both."),
+    seed: int = typer.Option(0, "--seed", help="Seed (noise; torso anatomy with --simple)."),
+    p_zero: float = typer.Option(0.5, "--p-zero", help="With --simple: share of patients without calcium."),
+    pixel_mm: float = typer.Option(0.5, "--pixel-mm", help="Detector pixel size (mm)."),
+    scatter_fraction: float = typer.Option(0.15, "--scatter-fraction", help="Scatter as a fraction of the blurred image."),
+    detector_blur_mm: float = typer.Option(0.35, "--detector-blur-mm", help="Detector blur (Gaussian sigma, mm)."),
+    photons: float = typer.Option(3e6, "--photons", help="Incident photons per mm^2 (0: no noise)."),
+) -> None:
+    """Synthetic PA chest radiographs (DRRs) with each patient's CAC score, plus labels.csv."""
+    from ..console import progress_bar
+    from ..cxr.cohort import drr_cohort, torso_cohort
+    from ..cxr.drr import DRRSettings
+
+    if (from_dir is None) == (simple <= 0):
+        raise InputError("give either --from DIR (a 'hounsfield phantom chest' cohort) or --simple N")
+    formats = {"png": ["png"], "dicom": ["dicom"], "both": ["png", "dicom"]}.get(fmt)
+    if formats is None:
+        raise InputError(f"--format must be png, dicom or both, got '{fmt}'")
+    settings = DRRSettings(pixel_mm=pixel_mm, scatter_fraction=scatter_fraction, detector_blur_mm=detector_blur_mm,
+                           photons_per_mm2=photons or None)
+    with progress_bar() as bar:
+        task = bar.add_task("radiographs", total=None)
+        update = lambda i, n: bar.update(task, completed=i, total=n)  # noqa: E731
+        if from_dir is not None:
+            csv_path = drr_cohort(from_dir, out, settings, formats, seed, update)
+        else:
+            csv_path = torso_cohort(simple, out, settings, formats, seed, p_zero, update)
+    typer.echo(str(csv_path))
