@@ -117,7 +117,10 @@ class LesionClassifier:
     def predict(self, X: np.ndarray) -> np.ndarray:
         if X.shape[0] == 0:
             return np.zeros(0, np.int64)
-        return np.asarray(self.model.predict(X), np.int64)
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1):  # a few hundred rows: threads only add OpenMP start-up and spinning
+            return np.asarray(self.model.predict(X), np.int64)
 
     def apply(self, score: CalciumScore, scored: Volume, region_map: Volume) -> tuple[CalciumScore, dict[str, Any]]:
         """Rename each lesion's region to its predicted artery (or "other") and rebuild the regions."""

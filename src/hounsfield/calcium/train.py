@@ -104,12 +104,15 @@ def train_classifier(cases: list[Case], out_dir: str | os.PathLike, *, seed: int
     """Extract candidates, validate on held-out patients, refit on all, save and register the model."""
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.metrics import classification_report, confusion_matrix
+    from threadpoolctl import threadpool_limits  # one thread: OpenMP spinning on a shared CPU costs 100x
+
 
     from ..models.registry import register_model
-    from ..training.seeds import seed_everything
     from .lesion_model import CLASS_NAMES, FEATURES, LesionClassifier
 
-    rng = seed_everything(seed)
+    # numpy generator + the model's random_state carry the seed; training.seeds.seed_everything would also
+    # import torch, which this scikit-learn model does not use (tens of seconds on a loaded machine)
+    rng = np.random.default_rng(seed)
     t0 = time.time()
     rows: list[dict[str, Any]] = []
     if workers > 1:
@@ -137,13 +140,15 @@ def train_classifier(cases: list[Case], out_dir: str | os.PathLike, *, seed: int
     val_groups = set(rng.permutation(ug)[: max(1, len(ug) // 5)].tolist())
     is_val = np.array([g in val_groups for g in groups])
     # small data sets (a user's first few labelled exams) need smaller leaves than the default 20 samples
-    params = dict(max_iter=300, learning_rate=0.08, max_leaf_nodes=31, l2_regularization=1.0, random_state=seed,
-                  min_samples_leaf=int(min(20, max(1, len(y) // 10))))
+    # (and fewer boosting rounds: 300 rounds on a handful of samples only over-fit and cost time)
+    params = dict(max_iter=300 if len(y) >= 1000 else 50, learning_rate=0.08, max_leaf_nodes=31,
+                  l2_regularization=1.0, random_state=seed, min_samples_leaf=int(min(20, max(1, len(y) // 10))))
     metrics: dict[str, Any] = {"n_exams": len(used), "n_patients": int(len(ug)), "n_candidates": int(len(y)),
                                "class_counts": {CLASS_NAMES[int(k)]: int(v) for k, v in zip(*np.unique(y, return_counts=True))}}
     if is_val.any() and (~is_val).any():
-        clf = HistGradientBoostingClassifier(**params).fit(X[~is_val], y[~is_val])
-        pred = clf.predict(X[is_val])
+        with threadpool_limits(1):
+            clf = HistGradientBoostingClassifier(**params).fit(X[~is_val], y[~is_val])
+            pred = clf.predict(X[is_val])
         labels = sorted(CLASS_NAMES)
         rep = classification_report(y[is_val], pred, labels=labels, target_names=[CLASS_NAMES[k] for k in labels],
                                     output_dict=True, zero_division=0)
@@ -155,7 +160,8 @@ def train_classifier(cases: list[Case], out_dir: str | os.PathLike, *, seed: int
             "confusion": confusion_matrix(y[is_val], pred, labels=labels).tolist(),
         }
     t1 = time.time()
-    clf = HistGradientBoostingClassifier(**params).fit(X, y)
+    with threadpool_limits(1):
+        clf = HistGradientBoostingClassifier(**params).fit(X, y)
     fit_s = time.time() - t1
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
