@@ -198,6 +198,9 @@ class Volume:
         m = np.linalg.inv(self.affine) @ affine
         if np.allclose(m, np.eye(4), atol=1e-6) and tuple(shape) == self.shape:
             return Volume(self.array.copy(), affine.copy(), self.meta)
+        fast = self._permuted(m, tuple(int(s) for s in shape), fill)
+        if fast is not None:  # the same voxels in another axis order: no interpolation needed
+            return Volume(fast, affine.copy(), self.meta)
         src = self.array
         dtype = src.dtype
         work = src if order == 0 else src.astype(np.float32, copy=False)
@@ -209,6 +212,35 @@ class Volume:
             info = np.iinfo(dtype)
             out = np.clip(np.rint(out), info.min, info.max)
         return Volume(out.astype(dtype, copy=False), affine.copy(), self.meta)
+
+    def _permuted(self, m: np.ndarray, shape: tuple[int, int, int], fill: float) -> np.ndarray | None:
+        """``m`` (target voxel -> source voxel) as flips, an axis permutation and an integer shift,
+        applied by indexing; ``None`` when ``m`` is anything else."""
+        r = m[:3, :3]
+        if not (np.allclose(r, np.rint(r), atol=1e-6) and np.allclose(np.abs(np.rint(r)).sum(axis=0), 1)
+                and np.allclose(np.abs(np.rint(r)).sum(axis=1), 1) and np.allclose(m[:3, 3], np.rint(m[:3, 3]),
+                                                                                    atol=1e-4)):
+            return None
+        r = np.rint(r).astype(int)
+        t = np.rint(m[:3, 3]).astype(int)
+        out = np.full(shape, fill, dtype=self.array.dtype)
+        # target axis a reads source axis src[a] with sign sg[a]: source index = sg * target + t
+        src = [int(np.flatnonzero(r[:, a])[0]) for a in range(3)]
+        sg = [int(r[src[a], a]) for a in range(3)]
+        tgt_sl, src_sl = [], []
+        for a in range(3):
+            n_src = self.shape[src[a]]
+            idx = sg[a] * np.arange(shape[a]) + t[src[a]]
+            ok = np.flatnonzero((idx >= 0) & (idx < n_src))
+            if ok.size == 0:
+                return out
+            tgt_sl.append(slice(int(ok[0]), int(ok[-1]) + 1))
+            lo, hi = int(idx[ok[0]]), int(idx[ok[-1]])
+            src_sl.append(slice(lo, hi + 1) if sg[a] > 0 else slice(lo, (hi - 1) if hi > 0 else None, -1))
+        # source block in source axis order, then permuted into target order
+        block = self.array[tuple(src_sl[src.index(ax)] for ax in range(3))]
+        out[tuple(tgt_sl)] = np.transpose(block, [src[a] for a in range(3)])
+        return out
 
     def reorient(self, codes: str = "RAS") -> "Volume":
         """The same data reoriented by axis flips/permutations only (no

@@ -180,7 +180,9 @@ def vertebrae(volume: Volume, *, models_dir: str | None = None, dicom_outputs: b
         from ..io.export import write_seg
         from ..vertebrae.formats import label_name
 
-        segs = {int(v): label_name(int(v)) for v in set(labels.array.ravel().tolist()) if v}
+        import numpy as np
+
+        segs = {int(v): label_name(int(v)) for v in np.unique(labels.array) if v}
         with tempfile.TemporaryDirectory() as tmp:
             p = write_seg(labels, volume, segs, Path(tmp) / "vertebrae_seg.dcm", kind="vertebrae")
             sec.masks["vertebrae_seg.dcm"] = p.read_bytes()

@@ -53,18 +53,20 @@ def write_seg(
     (SNOMED vertebra codes).
     """
     hd = import_optional("highdicom", "dicom-export", "DICOM SEG export")
-    sources = source_datasets(source, pixels=True)
+    sources = source_datasets(source)
     if labels.shape != source.shape or not np.allclose(labels.affine, source.affine, atol=1e-3):
         labels = labels.resample_like(source, order=0)
-    lab = labels.array.astype(np.int64)
-    present = [v for v in sorted(segments) if np.any(lab == v)]
+    lab = np.asarray(labels.array)
+    if lab.min() < 0:
+        raise InputError("label maps must not hold negative values")
+    counts = np.bincount(lab.ravel().astype(np.int64, copy=False))
+    present = [v for v in sorted(segments) if 0 < v < counts.size and counts[v]]
     if not present:
         raise InputError("nothing to export: none of the named labels is present")
-    # frames in source order: frame k = slice k with rows reversed back to DICOM row order
-    remap = np.zeros(int(lab.max()) + 1, np.uint16)
-    for n, v in enumerate(present, 1):
-        remap[v] = n
-    frames = np.stack([remap[lab[:, ::-1, k].T] for k in range(lab.shape[2])])
+    # segment numbers 1..n; frames in source order: frame k = slice k with rows reversed back to DICOM order
+    remap = np.zeros(counts.size, np.uint16)
+    remap[present] = np.arange(1, len(present) + 1)
+    frames = np.ascontiguousarray(np.transpose(remap[lab][:, ::-1, :], (2, 1, 0)))
     descriptions = []
     algo = hd.AlgorithmIdentificationSequence(name="hounsfield", version=__version__,
                                               family=hd.sr.CodedConcept("113012", "DCM", "Computer Aided Detection"))
