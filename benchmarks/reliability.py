@@ -36,8 +36,10 @@ def make_exams(root: Path, n: int, task: str) -> None:
         for i in range(n):
             write_dicom_series(cylinder_ct(shape=(96, 96, 40), seed=i), root / f"exam{i:03d}", prefix="IM")
         return
-    subprocess.run([sys.executable, "-m", "hounsfield", "phantom", "chest", "--n", str(n), "--seed", "777",
-                    "-o", str(root), "--matrix", "256", "--workers", "2"], check=True, capture_output=True)
+    # each synthetic patient holds two exams (gated, non-gated): n exams = n / 2 patients
+    subprocess.run([sys.executable, "-m", "hounsfield", "phantom", "chest", "--n", str(-(-n // 2)), "--seed", "777",
+                    "-o", str(root), "--matrix", "256", "--gated-matrix", "256", "--workers", "2"], check=True,
+                   capture_output=True)
 
 
 def batch_cmd(root: Path, out: Path, task: str, workers: int) -> list[str]:
@@ -51,7 +53,7 @@ def kill_and_resume(root: Path, out: Path, task: str, kills: int, seed: int = 0)
     for _ in range(kills):
         p = subprocess.Popen(batch_cmd(root, out, task, 2), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                              start_new_session=True)
-        t = rng.uniform(3, 20)
+        t = rng.uniform(5, 40)
         try:
             p.wait(timeout=t)
         except subprocess.TimeoutExpired:
@@ -94,11 +96,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         make_exams(tmp / "cohort", args.n, args.task)
+        from hounsfield.batch import find_exams
+
+        n_exams = len(find_exams(tmp / "cohort"))
         k = kill_and_resume(tmp / "cohort", tmp / "out", args.task, args.kills)
-        lines += ["## Kill -9 and resume", "", f"- {args.n} exams, killed at {k['kills']} s, then run to the end",
+        lines += ["## Kill -9 and resume", "", f"- {n_exams} exams, killed at {k['kills']} s, then run to the end",
                   f"- rows {k['rows']}, unique exams {k['unique']}, done {k['done']}, failed {k['failed']}, "
                   f"result folders {k['result_folders']}, partial folders {k['partial_folders']}",
-                  f"- every exam exactly one result: **{k['rows'] == k['unique'] == args.n and k['partial_folders'] == 0}**",
+                  f"- every exam exactly one result: **{k['rows'] == k['unique'] == n_exams == k['result_folders'] and k['partial_folders'] == 0}**",
                   ""]
         if k["errors"]:
             lines.append(f"- errors: {k['errors']}")
@@ -115,10 +120,11 @@ def main() -> None:
                   f"one-line errors: {one_line}; internal errors: {internal or 'none'}", ""]
         sub = tmp / "tp_cohort"
         sub.mkdir()
-        for p in sorted((tmp / "cohort").iterdir())[: args.throughput_n]:
+        per = 1 if args.task == "convert" else 2  # exams per cohort folder
+        for p in sorted((tmp / "cohort").iterdir())[: -(-args.throughput_n // per)]:
             shutil.copytree(p, sub / p.name) if p.is_dir() else shutil.copy(p, sub / p.name)
         tp = throughput(sub, tmp, args.task)
-        n = len(list(sub.iterdir()))
+        n = len(find_exams(sub))
         lines += ["## Throughput", "", "| workers | seconds | exams/min |", "|---|---|---|"]
         for w, s in tp.items():
             lines.append(f"| {w} | {s:.1f} | {60 * n / s:.1f} |")
