@@ -37,7 +37,10 @@ def write_cohort_html(rows: list[dict[str, Any]], path: str | os.PathLike) -> Pa
     cats = Counter(r.get("risk_category") for r in rows if r.get("risk_category"))
     if cats:
         fig, ax = plt.subplots(figsize=(5, 3))
-        labels = sorted(cats, key=lambda c: (len(c), c))
+        from ..calcium.scoring import RISK_SCHEMES
+
+        order = [lab for scheme in RISK_SCHEMES.values() for lab, _ in scheme]
+        labels = sorted(cats, key=lambda c: order.index(c) if c in order else len(order))
         ax.bar(labels, [cats[l] for l in labels], color="#468")
         ax.set_title("CAC risk categories")
         ax.set_ylabel("exams")
@@ -68,7 +71,10 @@ def write_cohort_html(rows: list[dict[str, Any]], path: str | os.PathLike) -> Pa
     parts.append(f"<h2>Failures ({len(failed)})</h2>")
     parts.append(table(failed, ["exam", "error"], id="failures") if failed else "<p class='ok'>none</p>")
     parts.append("<h2>All exams</h2>")
-    cols = all_cols or ["exam", "status"]
+    key = ["exam", "status", "error", "seconds", "agatston", "risk_category", "T12_slice", "L3_slice",
+           "L3_muscle_area_cm2", "vertebrae_found"]
+    cols = [c for c in key if c in all_cols] or ["exam", "status"]
+    parts.append("<p class='note'>Key columns; every column is in results.csv / results.parquet.</p>")
     parts.append(table(rows, cols, id="exams"))
     text = page("hounsfield cohort", "".join(parts))
     tmp = path.with_name(path.name + ".part")
