@@ -97,3 +97,24 @@ def test_screen_cli_bad_input(tmp_path):
     nib.save(nib.Nifti1Image(np.full((16, 16, 8), 300, np.int16), np.eye(4)), mr)
     r = cli("screen", mr, "-o", tmp_path / "out2")
     assert r.returncode == 2 and "do not look like CT" in r.stderr
+
+
+def test_screen_routes_a_head_pair_to_clot(tmp_path):
+    r = cli("phantom", "head", "--n", "1", "--seed", "5", "-o", tmp_path / "heads")
+    assert r.returncode == 0, r.stderr
+    case = next(p for p in (tmp_path / "heads").iterdir() if p.is_dir())
+    res = screen(case, tmp_path / "out")
+    assert res.kind == "clot-pair" and [s.name for s in res.sections] == ["clot"]
+    sec = res.sections[0]
+    assert sec.status == "done", sec.reason
+    assert (tmp_path / "out" / "clot.nii.gz").exists()
+    assert sec.models and "synthetic" in sec.models[0]["trained_on"]
+
+
+def test_screen_routes_a_radiograph_to_cxr(tmp_path):
+    res = screen(fixture_path("cxr", "00000001_000.png"), tmp_path)
+    assert res.kind == "radiograph" and [s.name for s in res.sections] == ["cxr"]
+    sec = res.sections[0]
+    # no bundled CXR model yet: said plainly, never a made-up probability
+    assert sec.status == "not analysed" and sec.reason
+    assert (tmp_path / "report.html").exists()

@@ -225,20 +225,18 @@ def clot(folder: Path, *, models_dir: str | None = None, dicom_outputs: bool = T
     from ..clot.predict import segment_clot
     from ..io import read
 
-    files = {p.name.split(".")[0].lower(): p for p in Path(folder).iterdir()}
-    cta, ncct = read(files["cta"]), read(files["ncct"])
+    files = {p.name.split(".")[0].lower(): p for p in Path(folder).iterdir() if p.is_file()}
+    cta = read(files["cta"]) if "cta" in files else None
+    ncct = read(files["ncct"]) if "ncct" in files else None
     res = segment_clot(cta, ncct)
-    d = res.to_dict() if hasattr(res, "to_dict") else dict(res.__dict__)
-    mask = d.pop("mask", None)
-    values = {k: v for k, v in d.items() if not hasattr(v, "shape")}
-    sec = Section("clot", "Stroke clot (CTA + NCCT)", values=values)
-    sec.summary = [(k.replace("_", " "), _fmt(v)) for k, v in values.items()
-                   if isinstance(v, (int, float, str)) and k not in ("model",)][:8]
-    m = getattr(res, "mask", None) or mask
-    if m is not None:
-        sec.masks["clot.nii.gz"] = m
-    if isinstance(values.get("model"), dict):
-        sec.models.append(values["model"])
+    m = {k: v for k, v in res.measurements.items() if isinstance(v, (int, float, str, bool)) or v is None}
+    values = {f"clot_{k}": v for k, v in m.items()}
+    values["clot_notes"] = "; ".join(res.notes)
+    sec = Section("clot", "Stroke clot (CTA + NCCT)", values=values, warnings=list(res.notes))
+    sec.summary = [(k.replace("_", " "), _fmt(v)) for k, v in m.items()]
+    sec.masks["clot.nii.gz"] = res.mask
+    if res.model:
+        sec.models.append({k: res.model.get(k) for k in ("name", "task", "sha256", "trained_on") if k in res.model})
     return sec
 
 
