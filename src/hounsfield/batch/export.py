@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import csv
 import os
 from pathlib import Path
 from typing import Any
 
+from ..io.sidecar import write_csv
 from .ledger import Ledger
 
 __all__ = ["export_results", "result_rows"]
@@ -38,14 +38,7 @@ def export_results(out: str | os.PathLike) -> list[Path]:
     out = Path(out)
     rows, columns = result_rows(out)
     written = []
-    tmp = out / "results.csv.part"
-    with open(tmp, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in columns})
-    os.replace(tmp, out / "results.csv")
-    written.append(out / "results.csv")
+    written.append(write_csv(rows, columns, out / "results.csv"))
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq

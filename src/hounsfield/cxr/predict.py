@@ -88,16 +88,7 @@ def predict_files(paths: Iterable[str | os.PathLike], model: CXRModel, model_lab
 
 def write_rows_csv(rows: list[dict[str, Any]], path: str | os.PathLike) -> Path:
     """Write prediction rows (columns :data:`OUTPUT_COLUMNS`) atomically."""
-    import csv
+    from ..io.sidecar import write_csv
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    with open(tmp, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(OUTPUT_COLUMNS))
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in OUTPUT_COLUMNS})
-    os.replace(tmp, path)
-    return path
+    return write_csv(rows, OUTPUT_COLUMNS, path)
 

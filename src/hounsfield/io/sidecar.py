@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Sequence
 
 from ..volume import VolumeMeta
 
-__all__ = ["sidecar_path", "read_sidecar", "write_sidecar", "write_json"]
+__all__ = ["sidecar_path", "read_sidecar", "write_sidecar", "write_json", "write_csv"]
 
 _BIDS_KEYS = {
     "Modality": "modality",
@@ -44,6 +44,23 @@ def write_json(obj: Any, path: str | os.PathLike) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".part")
     tmp.write_text(json.dumps(obj, indent=2, default=_default) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def write_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str], path: str | os.PathLike) -> Path:
+    """Write rows (dictionaries) as CSV atomically; ``None`` becomes an empty cell, keys not in
+    ``columns`` are ignored."""
+    import csv
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    with open(tmp, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(columns), extrasaction="ignore")
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in columns})
     os.replace(tmp, path)
     return path
 

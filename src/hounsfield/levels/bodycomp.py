@@ -270,17 +270,9 @@ def body_composition(volume: Volume, index: int, *, level: str = "L3", height_m:
 
 
 def write_bodycomp_csv(rows: list[dict[str, Any]], path: str | os.PathLike) -> Path:
-    import csv
+    from ..io.sidecar import write_csv
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    with open(tmp, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=BODYCOMP_COLUMNS)
-        w.writeheader()
-        w.writerows(rows)
-    os.replace(tmp, path)
-    return path
+    return write_csv(rows, BODYCOMP_COLUMNS, path)
 
 
 def bodycomp_overlay(hu: np.ndarray, comp: Compartments, path: str | os.PathLike, title: str = "") -> Path:

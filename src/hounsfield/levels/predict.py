@@ -66,16 +66,9 @@ def CSV_COLUMNS(levels: Sequence[str] = LEVEL_NAMES) -> list[str]:  # noqa: N802
 
 def write_csv(results: Sequence[LevelResult], path: str | os.PathLike, levels: Sequence[str] = LEVEL_NAMES) -> Path:
     """One row per exam (atomic write)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".part")
-    with open(tmp, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=CSV_COLUMNS(levels))
-        w.writeheader()
-        for r in results:
-            w.writerow(r.row(levels))
-    os.replace(tmp, path)
-    return path
+    from ..io.sidecar import write_csv as write_rows
+
+    return write_rows([r.row(levels) for r in results], CSV_COLUMNS(levels), path)
 
 
 def read_csv(path: str | os.PathLike) -> list[dict[str, str]]:
