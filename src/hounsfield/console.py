@@ -7,7 +7,7 @@ import sys
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-__all__ = ["stderr", "progress_bar"]
+__all__ = ["stderr", "progress_bar", "named_ticker"]
 
 stderr = Console(stderr=True, highlight=False)
 
@@ -18,6 +18,18 @@ def progress_bar() -> Progress:
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
         console=stderr, transient=True, disable=not sys.stderr.isatty(),
     )
+
+
+def named_ticker(bar: Progress):  # noqa: ANN201 - returns the callback
+    """A ``progress(what, i, n)`` callback that keeps one bar per named stage."""
+    tasks: dict[str, int] = {}
+
+    def tick(what: str, i: int, n: int) -> None:
+        if what not in tasks:
+            tasks[what] = bar.add_task(what, total=n)
+        bar.update(tasks[what], completed=i)
+
+    return tick
 
 
 def quiet_libraries() -> None:

@@ -11,7 +11,7 @@ from typing import Optional
 import typer
 
 from ..cli import app, evaluate_app, phantom_app, train_app
-from ..console import progress_bar, stderr
+from ..console import named_ticker, progress_bar, stderr
 
 
 def _ticker(bar, label: str):  # type: ignore[no-untyped-def]
@@ -101,13 +101,7 @@ def train_clot_cmd(
     cfg.net["channels"] = [int(c) for c in channels.split(",")]
     cfg.net["strides"] = [2] * (len(cfg.net["channels"]) - 1)
     with progress_bar() as bar:
-        tasks: dict[str, int] = {}
-
-        def tick(what: str, i: int, n: int) -> None:
-            if what not in tasks:
-                tasks[what] = bar.add_task(what, total=n)
-            bar.update(tasks[what], completed=i)
-
+        tick = named_ticker(bar)
         summary = train_clot(cfg, progress=tick)
     stderr.print(f"best epoch {summary['best_epoch']}, validation Dice {summary['best_val_dice']}, "
                  f"{summary['seconds']} s; splits {summary['splits']} ({'reused' if summary['splits_reused'] else 'new'}: "

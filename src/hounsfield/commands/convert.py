@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from ..cli import app
-from ..console import progress_bar, stderr
+from ..console import named_ticker, progress_bar, stderr
 
 
 @app.command()
@@ -28,13 +28,7 @@ def convert(
     if uneven not in ("resample", "refuse"):
         raise typer.BadParameter("--uneven must be 'resample' or 'refuse'")
     with progress_bar() as bar:
-        tasks: dict[str, int] = {}
-
-        def tick(what: str, i: int, n: int) -> None:
-            if what not in tasks:
-                tasks[what] = bar.add_task(what, total=n)
-            bar.update(tasks[what], completed=i)
-
+        tick = named_ticker(bar)
         report = run(input, output, layout=layout, uneven=uneven, allow_single_slice=allow_single_slice, progress=tick)
     for path in report.written:
         typer.echo(str(path))
