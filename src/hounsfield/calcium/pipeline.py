@@ -30,6 +30,7 @@ from ..anatomy import AnatomyMasks, HeartRegion, heart_region
 from ..errors import InputError
 from ..volume import Volume
 from .fake_gated import FakeGated, fake_gated
+from .mass import with_integral_mass
 from .scoring import CalciumScore, Lesion, RegionScore, ScoringOptions, risk_category, score_volume
 
 __all__ = ["ARTERIES", "CalciumResult", "ContrastError", "analyse", "decide_gated"]
@@ -142,7 +143,9 @@ def _summarise(score: CalciumScore, counted: Callable[[str], bool], scheme: str)
     ls = [l for l in score.lesions if counted(l.region)]
     total = float(sum(l.agatston for l in ls))
     mass = float(sum(l.mass_mg or 0.0 for l in ls)) if score.mass_mg is not None else None
+    mass_pv = float(sum(l.mass_pv_mg or 0.0 for l in ls)) if score.mass_pv_mg is not None else None
     return dataclasses.replace(score, agatston=total, volume_mm3=float(sum(l.volume_mm3 for l in ls)), mass_mg=mass,
+                               mass_pv_mg=mass_pv,
                                n_lesions=len(ls), risk_category=risk_category(total, scheme))
 
 
@@ -151,7 +154,9 @@ def _regions_from_lesions(lesions: Sequence[Lesion], names: Sequence[str], with_
     for n in names:
         ls = [l for l in lesions if l.region == n]
         out[n] = RegionScore(agatston=float(sum(l.agatston for l in ls)), volume_mm3=float(sum(l.volume_mm3 for l in ls)),
-                             mass_mg=float(sum(l.mass_mg or 0.0 for l in ls)) if with_mass else None, n_lesions=len(ls))
+                             mass_mg=float(sum(l.mass_mg or 0.0 for l in ls)) if with_mass else None, n_lesions=len(ls),
+                             mass_pv_mg=(float(sum(l.mass_pv_mg or 0.0 for l in ls))
+                                         if with_mass and any(l.mass_pv_mg is not None for l in ls) else None))
     return out
 
 
@@ -203,10 +208,10 @@ def analyse(
     if isinstance(roi, str):
         if roi != "all":
             raise InputError(f"--roi takes a label file or 'all', not '{roi}'")
-        score = score_volume(scored, opts)
+        score = with_integral_mass(score_volume(scored, opts), scored, opts.mass_calibration)
         source = "all (whole volume, no anatomical restriction)"
     elif roi is not None:
-        score = score_volume(scored, opts, roi=roi)
+        score = with_integral_mass(score_volume(scored, opts, roi=roi), scored, opts.mass_calibration)
         source = "roi labels"
     else:
         if masks is not None and masks.heart is not None:
@@ -230,7 +235,8 @@ def analyse(
             warnings.append(msg + " (scored anyway on request; the score is not an Agatston score)")
         region_map = _region_map(scored, heart, bone, aorta, heart_margin_mm)
         names = {1: "heart", 2: "aorta"}
-        score = score_volume(scored, opts, roi=region_map, region_names=names)
+        score = with_integral_mass(score_volume(scored, opts, roi=region_map, region_names=names), scored,
+                                   opts.mass_calibration)
         cinfo = None
         if classifier is not None:
             score, cinfo = classifier.apply(score, scored, region_map)

@@ -35,6 +35,7 @@ import numpy as np
 from scipy import ndimage
 
 from ..volume import Volume, VolumeMeta
+from .mass import integral_mass
 from .scoring import ScoringOptions, mass_calibration_factor, score_volume
 
 __all__ = ["QRM_INSERTS", "QRMPhantom", "QRMInsert", "calibrate_from_rods", "measure_qrm", "render_qrm"]
@@ -228,13 +229,15 @@ def measure_qrm(phantom: QRMPhantom, options: ScoringOptions | None = None) -> l
     lab = phantom.labels.array.copy()
     lab[lab >= ROD_LABEL] = 0
     score = score_volume(phantom.ct, opts, roi=phantom.labels.with_array(lab))
+    pv = integral_mass(score, phantom.ct, c) or []
     rows = []
     for ins in phantom.inserts:
         reg = score.regions.get(str(ins.label))
         mass = reg.mass_mg if reg is not None else 0.0
+        mass_pv = float(sum(m for l, m in zip(score.lesions, pv) if l.region == str(ins.label)))
         rows.append({
             "insert": ins.name, "diameter_mm": ins.diameter_mm, "density_mg_cm3": ins.density_mg_cm3,
-            "true_mass_mg": round(ins.mass_mg, 3), "mass_mg": float(mass or 0.0),
+            "true_mass_mg": round(ins.mass_mg, 3), "mass_mg": float(mass or 0.0), "mass_pv_mg": mass_pv,
             "agatston": float(reg.agatston if reg else 0.0), "volume_mm3": float(reg.volume_mm3 if reg else 0.0),
             "true_volume_mm3": round(ins.volume_mm3, 3), "detected": bool(reg and reg.n_lesions > 0),
             "c": c, "hu_rod": hu_rod, "hu_water": hu_water,

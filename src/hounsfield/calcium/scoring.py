@@ -182,6 +182,8 @@ class Lesion:
     volume_mm3: float
     mass_mg: float | None
     centroid_mm: tuple[float, float, float]  # RAS
+    #: partial-volume-corrected mass (:mod:`hounsfield.calcium.mass`); None without calibration
+    mass_pv_mg: float | None = None
 
 
 @dataclass(frozen=True)
@@ -190,6 +192,7 @@ class RegionScore:
     volume_mm3: float
     mass_mg: float | None
     n_lesions: int
+    mass_pv_mg: float | None = None
 
 
 @dataclass(frozen=True)
@@ -209,6 +212,8 @@ class CalciumScore:
     #: lesion n+1 voxels (int32) on the RAS-reoriented scored grid ``lesion_map_affine``; not serialised
     lesion_map: np.ndarray | None = field(default=None, repr=False, compare=False)
     lesion_map_affine: np.ndarray | None = field(default=None, repr=False, compare=False)
+    #: partial-volume-corrected total mass (:mod:`hounsfield.calcium.mass`); None without calibration
+    mass_pv_mg: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = {k: v for k, v in self.__dict__.items() if k not in ("lesion_map", "lesion_map_affine")}

@@ -34,7 +34,7 @@ app.add_typer(calcium_app, name="calcium")
 
 CSV_FIELDS = ["patient_id", "input", "agatston", "volume_mm3", "mass_mg", "risk_category", "n_lesions", "gated",
               "protocol", "slice_increment_mm", "kvp", "agatston_LM", "agatston_LAD", "agatston_LCX", "agatston_RCA",
-              "agatston_aorta", "agatston_other"]
+              "agatston_aorta", "agatston_other", "mass_pv_mg"]
 
 
 def patient_id_of(path: Path, meta_id: str | None = None) -> str:
@@ -57,8 +57,12 @@ def patient_id_of(path: Path, meta_id: str | None = None) -> str:
 def _append_csv(path: Path, row: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     new = not path.exists() or path.stat().st_size == 0
+    fields = CSV_FIELDS
+    if not new:  # appending to a file written by another version: keep its columns
+        with open(path, newline="") as fh:
+            fields = next(csv.reader(fh), None) or CSV_FIELDS
     with open(path, "a", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=CSV_FIELDS, extrasaction="ignore")
+        w = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
         if new:
             w.writeheader()
         w.writerow(row)
@@ -138,6 +142,7 @@ def score(
             reg = d["regions"].get(name)
             row[f"agatston_{name}"] = reg["agatston"] if reg else ""
         row["mass_mg"] = "" if d["mass_mg"] is None else d["mass_mg"]
+        row["mass_pv_mg"] = "" if d.get("mass_pv_mg") is None else d["mass_pv_mg"]
         _append_csv(csv_out, row)
     if save_fake_gated:
         if result.fake_gated is None:
@@ -151,7 +156,7 @@ def score(
         write_overlay(result, overlay)
     for w in d["warnings"]:
         typer.echo(f"warning: {w}", err=True)
-    mass = "null" if d["mass_mg"] is None else f"{d['mass_mg']:.1f} mg"
+    mass = "null" if d["mass_mg"] is None else f"{d['mass_mg']:.1f} mg (partial-volume corrected {d['mass_pv_mg']:.1f} mg)"
     regs = ", ".join(f"{k} {v['agatston']:.1f}" for k, v in d["regions"].items())
     typer.echo(f"{input}: Agatston {d['agatston']:.1f} ({d['risk_category']}), volume {d['volume_mm3']:.1f} mm3, "
                f"mass {mass}, {d['n_lesions']} lesions; {'gated' if d['gated'] else 'non-gated'}; "
