@@ -181,3 +181,28 @@ def test_patient_id_pairs_gated_and_non_gated(tmp_path):
     assert patient_id_of(tmp_path / "p01_gated.nii.gz") == patient_id_of(tmp_path / "p01_non_gated.nii.gz") == "p01"
     assert patient_id_of(tmp_path / "patient_0003" / "gated.nii.gz") == "patient_0003"
     assert patient_id_of(tmp_path / "patient_0003" / "non_gated.nii.gz") == "patient_0003"
+
+
+def test_cli_roi_from_a_dicom_seg_matches_the_nifti_roi(tmp_path, capsys):
+    """--roi takes a DICOM SEG (segment numbers as region keys), aligned in world space like a NIfTI map."""
+    pytest.importorskip("highdicom")
+    from hounsfield.io import read, write_dicom_series
+    from hounsfield.io.export import write_seg
+
+    write_dicom_series(toy_chest(3.0), tmp_path / "ct", prefix="G")
+    src = read(tmp_path / "ct")  # LAS, as DICOM reads
+    lab = np.zeros(src.shape, np.uint8)
+    lab[: src.shape[0] // 2] = 1
+    lab[src.shape[0] // 2:] = 2
+    seg = write_seg(src.with_array(lab), src, {1: "LAD", 2: "RCA"}, tmp_path / "roi_seg.dcm")
+    nii = write_nifti(src.with_array(lab).to_ras(), tmp_path / "roi.nii.gz")  # same regions, other orientation
+    for roi, out in ((seg, "s.json"), (nii, "n.json")):
+        rc = main(["calcium", str(tmp_path / "ct"), "--roi", str(roi), "--json", str(tmp_path / out)])
+        assert rc == 0, capsys.readouterr().err
+    s = json.loads((tmp_path / "s.json").read_text())
+    n = json.loads((tmp_path / "n.json").read_text())
+    assert set(s["regions"]) == {"1", "2"} == set(n["regions"])
+    for k in ("1", "2"):
+        assert s["regions"][k]["agatston"] == pytest.approx(n["regions"][k]["agatston"])
+        assert s["regions"][k]["agatston"] > 27
+    assert s["agatston"] == pytest.approx(n["agatston"])

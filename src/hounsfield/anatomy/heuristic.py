@@ -1,4 +1,11 @@
-"""Built-in heart region: a CPU-fast anatomical heuristic (no weights).
+"""Built-in heart region: the bundled heart/bone segmenter, with a CPU-fast anatomical heuristic behind it.
+
+When the ``heart-bones`` model is registered (:mod:`hounsfield.anatomy.heart_model`)
+the heart and bones come from it, after the same lung checks as below (field
+of view); when it finds no heart (< 150 mL), or torch/MONAI are missing, the
+heuristic runs.
+
+The heuristic (no weights):
 
 Works on a 3 mm copy of the scan (reoriented to RAS by flips/permutations):
 
@@ -78,8 +85,13 @@ def _largest(mask: np.ndarray, structure: np.ndarray | None = None) -> np.ndarra
     return lab == sizes.argmax()
 
 
-def heart_region(volume: Volume, coarse_mm: float = 3.0) -> HeartRegion:
-    """Find the heart (and large bones) in a chest CT; raise :class:`HeartNotFoundError` if absent."""
+def heart_region(volume: Volume, coarse_mm: float = 3.0, model: str | None = "default") -> HeartRegion:
+    """Find the heart (and large bones) in a chest CT; raise :class:`HeartNotFoundError` if absent.
+
+    ``model``: the registered heart/bone segmenter to use (``"default"``: the bundled
+    ``heart-bones`` U-Net when torch and MONAI are installed); ``None`` or no model:
+    the anatomical heuristic below. The lung checks (field of view) always run.
+    """
     c = _coarse(volume, coarse_mm)
     a = c.array
     vox_ml = c.voxel_volume_mm3 / 1000.0
@@ -107,6 +119,14 @@ def heart_region(volume: Volume, coarse_mm: float = 3.0) -> HeartRegion:
     if lungs_ml < 150.0:
         raise HeartNotFoundError(f"heart not in field of view: only {lungs_ml:.0f} mL of lung in the scan "
                                  "(a chest CT covering the heart is needed)")
+    if model is not None:
+        from .heart_model import load_heart_model
+
+        net = load_heart_model(model)
+        if net is not None:
+            found = _model_region(c, net, body, lungs, lungs_ml, vox_ml)
+            if found is not None:
+                return found
     left = np.cumsum(lungs, axis=0) > 0
     right = np.cumsum(lungs[::-1], axis=0)[::-1] > 0
     between = left & right & ~lungs & body
@@ -150,13 +170,32 @@ def heart_region(volume: Volume, coarse_mm: float = 3.0) -> HeartRegion:
     if heart_ml < 150.0:
         raise HeartNotFoundError(f"heart not in field of view: no soft-tissue mass between the lungs larger than "
                                  f"150 mL (largest {heart_ml:.0f} mL)")
-    ks = np.flatnonzero(heart.any(axis=(0, 1)))
-    lung_ks = np.flatnonzero(lungs.any(axis=(0, 1)))
-    dz = c.spacing[2]
-    if ks[-1] >= a.shape[2] - 1 and (lung_ks[-1] - ks[0]) * dz < 60.0:
-        raise HeartNotFoundError("heart not in field of view: only the lung bases are in the scan "
-                                 f"({(lung_ks[-1] - lung_ks[0] + 1) * dz:.0f} mm of lung)")
+    _check_lung_bases(heart, lungs, c.spacing[2])
     heart = ndimage.binary_closing(heart, iterations=2) & body
     med = float(np.median(a[heart]))
     return HeartRegion(heart=Volume(heart.astype(np.uint8), c.affine), bone=Volume(bone.astype(np.uint8), c.affine),
                        lungs_ml=lungs_ml, heart_ml=float(heart.sum() * vox_ml), median_hu=med)
+
+
+def _check_lung_bases(heart: np.ndarray, lungs: np.ndarray, dz: float) -> None:
+    ks = np.flatnonzero(heart.any(axis=(0, 1)))
+    lung_ks = np.flatnonzero(lungs.any(axis=(0, 1)))
+    if ks[-1] >= heart.shape[2] - 1 and (lung_ks[-1] - ks[0]) * dz < 60.0:
+        raise HeartNotFoundError("heart not in field of view: only the lung bases are in the scan "
+                                 f"({(lung_ks[-1] - lung_ks[0] + 1) * dz:.0f} mm of lung)")
+
+
+def _model_region(c: Volume, net, body: np.ndarray, lungs: np.ndarray, lungs_ml: float,
+                  vox_ml: float) -> HeartRegion | None:
+    """Heart and bone from the learned segmenter on the 3 mm grid; None when it finds no heart (heuristic then)."""
+    pred = net.predict(c)
+    heart = _largest(pred == 1) & body & ~lungs
+    heart_ml = float(heart.sum() * vox_ml)
+    if heart_ml < 150.0:
+        return None
+    _check_lung_bases(heart, lungs, c.spacing[2])
+    bone = (pred == 2) & body
+    med = float(np.median(c.array[heart]))
+    return HeartRegion(heart=Volume(heart.astype(np.uint8), c.affine), bone=Volume(bone.astype(np.uint8), c.affine),
+                       lungs_ml=lungs_ml, heart_ml=heart_ml, median_hu=med,
+                       source=f"built-in heart/bone segmenter ({net.info.get('name', 'heart-bones')}, synthetic-trained)")

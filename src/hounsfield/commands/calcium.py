@@ -54,6 +54,23 @@ def patient_id_of(path: Path, meta_id: str | None = None) -> str:
     return name or (meta_id or "exam")
 
 
+def _read_roi(path: Path):
+    """A label map for --roi: NIfTI / NRRD / MHA, or a DICOM SEG (segment numbers as labels)."""
+    from ..io import read
+
+    if path.is_file() and not path.name.endswith((".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha", ".mhd")):
+        with open(path, "rb") as fh:
+            head = fh.read(132)
+        if head[128:132] == b"DICM":
+            import pydicom
+
+            if str(getattr(pydicom.dcmread(path, stop_before_pixels=True), "Modality", "")) == "SEG":
+                from ..io.export import read_seg
+
+                return read_seg(path)
+    return read(path)
+
+
 def _append_csv(path: Path, row: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     new = not path.exists() or path.stat().st_size == 0
@@ -74,7 +91,7 @@ def score(
     gated: bool = typer.Option(False, "--gated", help="ECG-gated calcium-score exam: score the slices as stored."),
     non_gated: bool = typer.Option(False, "--non-gated", help="Non-gated chest CT: fake gated to 3 mm first."),
     auto: bool = typer.Option(False, "--auto", help="Decide from metadata and slice geometry (the default)."),
-    roi: Optional[str] = typer.Option(None, "--roi", help="Label file (NIfTI/NRRD/MHA, aligned in world space): one score per "
+    roi: Optional[str] = typer.Option(None, "--roi", help="Label file (NIfTI/NRRD/MHA or DICOM SEG, aligned in world space): one score per "
                                       "label; or 'all': the whole volume, no anatomy."),
     masks: Optional[Path] = typer.Option(None, "--masks", help="TotalSegmentator output folder (heart.nii.gz, "
                                          "aorta.nii.gz, vertebrae_*, rib_*, sternum.nii.gz) or multilabel file."),
@@ -113,7 +130,7 @@ def score(
     require_ct(volume, "calcium")
     roi_arg = None
     if roi is not None:
-        roi_arg = "all" if roi == "all" else read(Path(roi))
+        roi_arg = "all" if roi == "all" else _read_roi(Path(roi))
     anatomy = None
     if masks is not None:
         anatomy = read_totalseg_masks(masks)
@@ -253,3 +270,35 @@ def train_calcium(
 
 
 import json  # noqa: E402
+
+
+@train_app.command("heart")
+def train_heart(
+    data: list[Path] = typer.Option(..., "--data", help="Phantom cohort folder(s) from hounsfield phantom chest "
+                                    "(patients with *_heart.nii.gz and *_bones.nii.gz maps; repeatable)."),
+    output: Path = typer.Option(..., "-o", "--output", help="Folder for the weights, their config and manifest.json."),
+    epochs: int = typer.Option(12, "--epochs", min=1),
+    slices_per_epoch: int = typer.Option(2000, "--slices-per-epoch", min=16),
+    batch_size: int = typer.Option(16, "--batch-size", min=1),
+    lr: float = typer.Option(2e-3, "--lr"),
+    seed: int = typer.Option(0, "--seed"),
+) -> None:
+    """Train the built-in heart/bone segmenter (2.5-D U-Net on 3 mm slices) used to find the heart region."""
+    import shlex
+    import sys
+
+    from ..anatomy.heart_model import train_heart_model
+
+    for d in data:
+        if not d.is_dir():
+            fail(f"{d}: not a folder")
+    command = ("hounsfield " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["train"] else
+               f"hounsfield train heart --data {' --data '.join(map(str, data))} -o {output} --epochs {epochs} "
+               f"--slices-per-epoch {slices_per_epoch} --seed {seed}")
+    trained_on = f"synthetic: hounsfield phantom chest patients ({', '.join(str(d) for d in data)}); no real patient data"
+    res = train_heart_model([str(d) for d in data], output, epochs=epochs, slices_per_epoch=slices_per_epoch,
+                            batch_size=batch_size, lr=lr, seed=seed, command=command, trained_on=trained_on,
+                            progress=lambda msg: typer.echo(msg, err=True))
+    m = res["metrics"]
+    typer.echo(f"{res['entry'].path}: {m['n_exams']} exams, validation Dice heart {m['val_dice_heart_mean']} "
+               f"(min {m['val_dice_heart_min']}), bone {m['val_dice_bone_mean']}")

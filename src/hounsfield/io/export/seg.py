@@ -10,10 +10,10 @@ import numpy as np
 from ... import __version__
 from ..._optional import import_optional
 from ...errors import InputError
-from ...volume import Volume
+from ...volume import Volume, VolumeMeta
 from .common import source_datasets
 
-__all__ = ["write_seg", "VERTEBRA_CODES"]
+__all__ = ["read_seg", "write_seg", "VERTEBRA_CODES"]
 
 _VERTEBRA_NAMES = [f"C{i}" for i in range(1, 8)] + [f"T{i}" for i in range(1, 13)] + [f"L{i}" for i in range(1, 7)]
 #: VerSe label -> SNOMED attribute name in pydicom's code dictionary (None: generic "Vertebra")
@@ -90,3 +90,31 @@ def write_seg(
     seg.save_as(tmp)
     os.replace(tmp, path)
     return path
+
+
+def read_seg(path: str | os.PathLike) -> Volume:
+    """A DICOM SEG as a label map in world space: each voxel holds its segment number (0 none).
+
+    The frames are placed by highdicom from their plane positions (LPS) and
+    converted to hounsfield's RAS affine, so the map aligns with any scan of
+    the same frame of reference (resampled by world coordinates where used).
+    Overlapping segments keep the higher segment number. The segment labels are
+    kept in ``meta.extra["segments"]`` ({number: label}).
+    """
+    hd = import_optional("highdicom", "dicom-export", "reading DICOM SEG")
+    try:
+        seg = hd.seg.segread(str(path))
+    except Exception as exc:  # pydicom/highdicom raise many kinds for a file that is not a SEG
+        raise InputError(f"{path}: not a readable DICOM SEG ({type(exc).__name__}: {exc})") from None
+    numbers = [int(d.SegmentNumber) for d in seg.SegmentSequence]
+    try:
+        vol = seg.get_volume(combine_segments=True, relabel=False, skip_overlap_checks=True)
+    except Exception as exc:
+        raise InputError(f"{path}: the SEG frames do not form a regular volume ({exc})") from None
+    if vol is None:
+        raise InputError(f"{path}: the SEG holds no frames")
+    lps_to_ras = np.diag([-1.0, -1.0, 1.0, 1.0])
+    labels = {int(d.SegmentNumber): str(d.SegmentLabel) for d in seg.SegmentSequence}
+    meta = VolumeMeta(description=f"DICOM SEG {getattr(seg, 'SeriesDescription', '')}".strip(),
+                      extra={"segments": labels, "segment_numbers": numbers})
+    return Volume(np.asarray(vol.array).astype(np.uint16), lps_to_ras @ np.asarray(vol.affine, np.float64), meta)
