@@ -119,14 +119,32 @@ def heart_region(volume: Volume, coarse_mm: float = 3.0, model: str | None = "de
     if lungs_ml < 150.0:
         raise HeartNotFoundError(f"heart not in field of view: only {lungs_ml:.0f} mL of lung in the scan "
                                  "(a chest CT covering the heart is needed)")
+    learned = None
     if model is not None:
         from .heart_model import load_heart_model
 
         net = load_heart_model(model)
         if net is not None:
-            found = _model_region(c, net, body, lungs, lungs_ml, vox_ml)
-            if found is not None:
-                return found
+            learned = _model_region(c, net, body, lungs, lungs_ml, vox_ml)
+    try:
+        rule = _heuristic_region(c, a, body, lungs, lungs_ml, vox_ml)
+    except HeartNotFoundError:
+        if learned is None:
+            raise
+        return learned
+    if learned is None:
+        return rule
+    # both found a heart: their union (a coronary plaque missed by one region is still searched; the lesion
+    # classifier rejects what is not coronary), bone from both; the blood pool from the learned heart
+    heart = (learned.heart.array > 0) | (rule.heart.array > 0)
+    bone = (learned.bone.array > 0) | (rule.bone.array > 0)
+    return HeartRegion(heart=Volume(heart.astype(np.uint8), c.affine), bone=Volume(bone.astype(np.uint8), c.affine),
+                       lungs_ml=lungs_ml, heart_ml=float(heart.sum() * vox_ml), median_hu=learned.median_hu,
+                       source=learned.source + " + builtin heuristic")
+
+
+def _heuristic_region(c: Volume, a: np.ndarray, body: np.ndarray, lungs: np.ndarray, lungs_ml: float,
+                      vox_ml: float) -> HeartRegion:
     left = np.cumsum(lungs, axis=0) > 0
     right = np.cumsum(lungs[::-1], axis=0)[::-1] > 0
     between = left & right & ~lungs & body

@@ -95,7 +95,8 @@ def extract_candidates(case: Case) -> dict[str, Any]:
         return {"case": case.case_id, "group": case.group, "skipped": str(exc)}
     X = lesion_features(r.score, r.scored, r.region_map)
     y = lesion_truth(r.score, r.scored, read(case.labels), case.mapping)
-    return {"case": case.case_id, "group": case.group, "X": X, "y": y}
+    ag = np.array([l.agatston for l in r.score.lesions], np.float64)
+    return {"case": case.case_id, "group": case.group, "X": X, "y": y, "agatston": ag}
 
 
 def train_classifier(cases: list[Case], out_dir: str | os.PathLike, *, seed: int = 0, name: str = "calcium-lesions",
@@ -108,7 +109,7 @@ def train_classifier(cases: list[Case], out_dir: str | os.PathLike, *, seed: int
 
 
     from ..models.registry import register_model
-    from .lesion_model import CLASS_NAMES, FEATURES, LesionClassifier
+    from .lesion_model import CLASS_NAMES, FEATURES, LesionClassifier, decide
 
     # numpy generator + the model's random_state carry the seed; training.seeds.seed_everything would also
     # import torch, which this scikit-learn model does not use (tens of seconds on a loaded machine)
@@ -134,7 +135,11 @@ def train_classifier(cases: list[Case], out_dir: str | os.PathLike, *, seed: int
         raise InputError("no usable training exam (every one was skipped)")
     X = np.concatenate([r["X"] for r in used])
     y = np.concatenate([r["y"] for r in used])
+    ag = np.concatenate([r.get("agatston", np.zeros(len(r["y"]))) for r in used])
+    exam = np.concatenate([[i] * len(r["y"]) for i, r in enumerate(used)]).astype(np.int64)
     groups = np.concatenate([[r["group"]] * len(r["y"]) for r in used])
+    # each candidate weighs what it adds to the score: missing an 80-AU plaque costs 80 single-voxel specks
+    sw = 1.0 + ag
     extract_s = time.time() - t0
     ug = np.unique(groups)
     val_groups = set(rng.permutation(ug)[: max(1, len(ug) // 5)].tolist())
@@ -144,11 +149,15 @@ def train_classifier(cases: list[Case], out_dir: str | os.PathLike, *, seed: int
     params = dict(max_iter=300 if len(y) >= 1000 else 50, learning_rate=0.08, max_leaf_nodes=31,
                   l2_regularization=1.0, random_state=seed, min_samples_leaf=int(min(20, max(1, len(y) // 10))))
     metrics: dict[str, Any] = {"n_exams": len(used), "n_patients": int(len(ug)), "n_candidates": int(len(y)),
-                               "class_counts": {CLASS_NAMES[int(k)]: int(v) for k, v in zip(*np.unique(y, return_counts=True))}}
+                               "class_counts": {CLASS_NAMES[int(k)]: int(v) for k, v in zip(*np.unique(y, return_counts=True))},
+                               "sample_weight": "1 + candidate Agatston"}
+    threshold = 0.5
     if is_val.any() and (~is_val).any():
         with threadpool_limits(1):
-            clf = HistGradientBoostingClassifier(**params).fit(X[~is_val], y[~is_val])
-            pred = clf.predict(X[is_val])
+            clf = HistGradientBoostingClassifier(**params).fit(X[~is_val], y[~is_val], sample_weight=sw[~is_val])
+            proba = clf.predict_proba(X[is_val])
+        threshold, sweep = _choose_threshold(proba, clf.classes_, y[is_val], ag[is_val], exam[is_val])
+        pred = decide(proba, clf.classes_, threshold)
         labels = sorted(CLASS_NAMES)
         rep = classification_report(y[is_val], pred, labels=labels, target_names=[CLASS_NAMES[k] for k in labels],
                                     output_dict=True, zero_division=0)
@@ -158,16 +167,19 @@ def train_classifier(cases: list[Case], out_dir: str | os.PathLike, *, seed: int
             "coronary_vs_other_accuracy": round(float(((pred > 0) == (y[is_val] > 0)).mean()), 4),
             "f1": {k: round(v["f1-score"], 4) for k, v in rep.items() if k in CLASS_NAMES.values()},
             "confusion": confusion_matrix(y[is_val], pred, labels=labels).tolist(),
+            "threshold": threshold,
+            "exam_agreement_vs_reference_candidates": sweep[threshold],
         }
     t1 = time.time()
     with threadpool_limits(1):
-        clf = HistGradientBoostingClassifier(**params).fit(X, y)
+        clf = HistGradientBoostingClassifier(**params).fit(X, y, sample_weight=sw)
     fit_s = time.time() - t1
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     weights = out / f"{name.replace('-', '_')}.joblib"
-    LesionClassifier(clf, FEATURES, dict(CLASS_NAMES), {}).save(str(weights))
+    LesionClassifier(clf, FEATURES, dict(CLASS_NAMES), {}, threshold=threshold).save(str(weights))
     config = {"seed": seed, "model": "sklearn HistGradientBoostingClassifier", "params": params, "features": FEATURES,
+              "sample_weight": "1 + candidate Agatston", "coronary_threshold": threshold,
               "classes": CLASS_NAMES, "cases": [asdict(c) for c in cases], "skipped": skipped,
               "extract_seconds": round(extract_s, 1), "fit_seconds": round(fit_s, 2)}
     (out / f"{name}.config.json").write_text(json.dumps(config, indent=1) + "\n")
@@ -175,3 +187,39 @@ def train_classifier(cases: list[Case], out_dir: str | os.PathLike, *, seed: int
                            input={"features": FEATURES}, config={k: v for k, v in config.items() if k != "cases"},
                            metrics=metrics, created=time.strftime("%Y-%m-%d"))
     return {"entry": entry, "metrics": metrics, "config": config}
+
+
+def _choose_threshold(proba: np.ndarray, classes: np.ndarray, y: np.ndarray, ag: np.ndarray,
+                      exam: np.ndarray) -> tuple[float, dict[float, dict[str, float]]]:
+    """P(coronary) cut that best reproduces each validation exam's coronary score.
+
+    The reference of an exam is the sum of its candidates that truly are coronary
+    (what a perfect classifier would count). Each cut is judged by the linearly
+    weighted kappa of the risk categories plus the ICC of the totals; ties go to
+    the cut nearest 0.5.
+    """
+    from .agreement import icc_2_1, weighted_kappa
+    from .lesion_model import decide
+    from .scoring import RISK_SCHEMES, risk_category
+
+    cats = tuple(name for name, _ in RISK_SCHEMES["default"])
+    ids, inv = np.unique(exam, return_inverse=True)
+    ref = np.bincount(inv, weights=ag * (y > 0), minlength=len(ids))
+    ref_cat = np.array([cats.index(risk_category(v)) for v in ref])
+    sweep: dict[float, dict[str, float]] = {}
+    best, best_key = 0.5, (-np.inf, 0.0)
+    for t in np.round(np.arange(0.1, 0.91, 0.05), 2):
+        pred = decide(proba, classes, float(t))
+        tot = np.bincount(inv, weights=ag * (pred > 0), minlength=len(ids))
+        cat = np.array([cats.index(risk_category(v)) for v in tot])
+        k = float(weighted_kappa(ref_cat, cat, n_categories=len(cats)))
+        try:
+            icc = float(icc_2_1(np.column_stack([ref, tot])))
+        except InputError:  # fewer than two validation exams (a user's first few labelled cases)
+            icc = 0.0
+        icc = icc if np.isfinite(icc) else 0.0
+        sweep[float(t)] = {"kappa": round(k, 4), "icc": round(icc, 4)}
+        key = (k + icc, -abs(float(t) - 0.5))
+        if key > best_key:
+            best, best_key = float(t), key
+    return best, sweep
