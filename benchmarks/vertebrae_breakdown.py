@@ -94,7 +94,8 @@ def main() -> None:
             else:
                 cause = "far" if (r.error_mm or 0) > 20 else "closer-to-other"
             misses.append({"case": case.name, "label": name, "cause": cause, "transitional": trans,
-                           "anchor": det_d.get("anchor"), "error_mm": None if r.error_mm is None else round(r.error_mm, 1),
+                           "anchor": det_d.get("anchor"),
+                           "error_mm": None if r.error_mm is None else round(r.error_mm, 1),
                            "closest": None if r.closest_label is None else label_name(r.closest_label),
                            "closest_mm": None if r.closest_mm is None else round(r.closest_mm, 1),
                            "fov_z": [round(zlo, 1), round(zhi, 1)]})
@@ -112,10 +113,11 @@ def main() -> None:
     if c:
         def stats(rows: list[dict]) -> str:
             a = np.array([[r["dx"], r["dy"], r["dz"], r["err"]] for r in rows])
-            return (f"n={len(rows):4d} mean err {a[:, 3].mean():5.2f} | signed x {a[:, 0].mean():+.2f} y {a[:, 1].mean():+.2f} "
-                    f"z {a[:, 2].mean():+.2f} | abs x {np.abs(a[:, 0]).mean():.2f} y {np.abs(a[:, 1]).mean():.2f} "
-                    f"z {np.abs(a[:, 2]).mean():.2f} | share of sum sq x {np.sum(a[:, 0]**2) / np.sum(a[:, 3]**2):.2f} "
-                    f"y {np.sum(a[:, 1]**2) / np.sum(a[:, 3]**2):.2f} z {np.sum(a[:, 2]**2) / np.sum(a[:, 3]**2):.2f}")
+            sq = np.sum(a[:, 3] ** 2)
+            return (f"n={len(rows):4d} mean err {a[:, 3].mean():5.2f} | signed x {a[:, 0].mean():+.2f} "
+                    f"y {a[:, 1].mean():+.2f} z {a[:, 2].mean():+.2f} | abs x {np.abs(a[:, 0]).mean():.2f} "
+                    f"y {np.abs(a[:, 1]).mean():.2f} z {np.abs(a[:, 2]).mean():.2f} | share of sum sq "
+                    f"x {np.sum(a[:, 0]**2) / sq:.2f} y {np.sum(a[:, 1]**2) / sq:.2f} z {np.sum(a[:, 2]**2) / sq:.2f}")
         print("error components (pred - truth, mm):")
         print("  all      ", stats(c))
         print("  interior ", stats([r for r in c if not r["edge"]]))
@@ -128,13 +130,13 @@ def main() -> None:
         big = sorted(c, key=lambda r: -r["err"])[:15]
         print("largest errors:")
         for r in big:
-            print(f"   {r['case']} {r['label']:4s} {r['err']:6.1f} mm  dx {r['dx']:+6.1f} dy {r['dy']:+6.1f} dz {r['dz']:+6.1f}"
-                  f"{'  (fov edge)' if r['edge'] else ''}")
+            print(f"   {r['case']} {r['label']:4s} {r['err']:6.1f} mm  dx {r['dx']:+6.1f} dy {r['dy']:+6.1f} "
+                  f"dz {r['dz']:+6.1f}{'  (fov edge)' if r['edge'] else ''}")
     if timing:
         w = np.array([t["wall_s"] for t in timing])
         cpu = np.array([t["cpu_s"] for t in timing])
-        print(f"speed: mean wall {w.mean():.2f} s (max {w.max():.2f}), mean cpu {cpu.mean():.2f} s (max {cpu.max():.2f}) "
-              f"over {len(timing)} scans")
+        print(f"speed: mean wall {w.mean():.2f} s (max {w.max():.2f}), mean cpu {cpu.mean():.2f} s "
+              f"(max {cpu.max():.2f}) over {len(timing)} scans")
     if args.json:
         write_json({"summary": summ, "misses": misses, "components": comps, "timing": timing}, args.json)
 

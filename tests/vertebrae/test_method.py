@@ -64,7 +64,6 @@ def test_body_centre_recentres_on_the_body():
     assert abs(i - 40.0) <= 0.5 and abs(j - 50.0) <= 0.5, (i, j)
 
 
-@pytest.mark.slow
 def test_chest_only_patient_is_labelled_from_t1(tmp_path):
     """No sacrum and no rib-free vertebra below the ribs: T1 under the rib-free C7 anchors the count."""
     from hounsfield.io import read

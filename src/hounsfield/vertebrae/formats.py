@@ -338,7 +338,10 @@ def body_centroids(labels: Volume, midline_mm: float = 3.0, min_gap_mm: float = 
         s, a, r = _spine_axes(whole, i)
         d = xyz - np.asarray(c.xyz)
         t, lat = d @ a, d @ r
-        keep = _row_wall_body(t, d @ s, lat, midline_mm, margin_mm)
+        # the midline image's pixel: 1 mm, or the voxel size along a and s when coarser (thick slices)
+        vox = np.asarray(labels.affine)[:3, :3]
+        step = max(1.0, float(np.abs(a @ vox).max()), float(np.abs(s @ vox).max()))
+        keep = _row_wall_body(t, d @ s, lat, midline_mm, margin_mm, step)
         if keep is not None:
             body = xyz[keep]
             out.append(Centroid(c.label, tuple(float(v) for v in body.mean(axis=0))))  # type: ignore[arg-type]

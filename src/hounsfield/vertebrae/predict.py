@@ -20,12 +20,20 @@ model file (:mod:`hounsfield.vertebrae.model`):
    evidence is the local energy of the profile's slope, so it does not depend
    on whether discs are darker (young spines) or brighter (sclerotic endplates)
    than the bodies.
-5. **Rib anchor**: the lowest vertebra with bone lateral-posterior to it at
-   the distance of the rib angles (``rib_min_mm``..``rib_max_mm``) is T12;
-   used alone when the sacrum is outside the field of view, and as a check
-   when both are seen.
+5. **Rib anchors**: the lowest vertebra with bone lateral to it at the
+   distance of the rib angles (``rib_min_mm``..``rib_max_mm``, from 70 mm
+   behind to ``rib_forward_mm`` in front of the centreline) is T12; the
+   highest rib-bearing vertebra under a rib-free one is T1 (in a chest-only
+   view: the vertebra holding the highest slice with ribs, under >= 16 mm of
+   rib-free column). Used alone when the sacrum is outside the field of view,
+   as a check when both are seen; with the lowest rib and T1 both seen and
+   fewer than 12 vertebrae between them, exactly 12 thoracic segments are
+   re-placed. Without a sacrum, the anchor places the segment-height prior for
+   a second pass of the disc search.
 6. Centroids: the body centre at mid-height between two discs, in-plane
-   position from the centreline moved anteriorly to the middle of the body.
+   position from the anterior-most run of bone on the mid-sagittal line
+   (a cortical ring around sub-threshold cancellous bone is filled first),
+   re-centred on the body.
 """
 
 from __future__ import annotations
@@ -57,6 +65,7 @@ DEFAULT_PARAMS: dict[str, float] = {
     "rib_max_mm": 95.0,
     "rib_fraction": 0.7,
     "rib_forward_mm": 25.0,
+    "c7_rib_max": 0.6,
     "body_shift_mm": 0.0,
     "body_hu": 100.0,
     "disc_cost": 0.75,
@@ -517,7 +526,7 @@ def _label_segments(g: np.ndarray, xs: np.ndarray, ys: np.ndarray, discs: list[i
         while m >= 0 and ribs[m] < rf:
             m -= 1
         # (a rib-free slab cut by the top of the image is at least 10 mm: extrapolated slabs are)
-        if 0 <= m < n - 1 and ribs[m + 1] < 0.5:
+        if 0 <= m < n - 1 and ribs[m + 1] < p["c7_rib_max"]:
             hi_rib = m
     if hi_rib is not None:
         low = rib_idx if rib_idx is not None else None
@@ -669,7 +678,8 @@ def finish_detection(prep: Prepared, params: dict[str, float] | None = None) -> 
     lowest_rib = None
     if labels is None:
         info["unlabelled"] = ("no anatomical anchor in the field of view (sacrum, the lowest rib with a "
-                              "rib-free vertebra below it, or T1 under a rib-free C7): vertebrae not identified")
+                              "rib-free vertebra below it, or T1 under a rib-free C7): "
+                              "vertebrae not identified")
         info["rib_scores"] = [round(float(r), 2) for r in ribs]
         return Detection([], [float(iso.world([0, 0, k])[2]) for k in discs], None, None, anchor, iso, info)
     if rib_idx is not None:
