@@ -97,14 +97,18 @@ def test_body_centroids_match_verse_file(verse_mask, verse_ctd_path):
     e_whole = np.linalg.norm(whole - ref, axis=1)
     # whole-mask centroids are 9-15 mm off (posterior); body centroids close
     assert e_whole.min() > 9.0
-    assert np.median(e_body) <= 1.25 and e_body.max() < 3.0
-    # in the sagittal plane (AP and cranio-caudal): within 1 mm for T9-T12 and L2-L4, 1.1 mm at L1,
-    # 2.1 mm at L5 (wedge-shaped); the residual left-right offset is half a 2-mm voxel in every
-    # vertebra, whole-mask centroids included (a convention of the file, not of the body cut)
+    # measured: mean 1.22 mm, median 1.00 mm, max 2.02 mm (L5)
+    assert np.mean(e_body) <= 1.25 and np.median(e_body) <= 1.05 and e_body.max() < 2.1, e_body
+    # in the sagittal plane (AP and cranio-caudal): 0.16-0.60 mm except L1 (1.31 mm) and L5 (0.89 mm,
+    # wedge-shaped: the height-by-height wall keeps its pedicle roots out); the residual left-right
+    # offset (~1 mm, half a 2-mm voxel) is in every vertebra, whole-mask centroids included: a
+    # property of the file, not of the body cut (see docs/vertebrae.md)
     lr = verse_mask.affine[:3, 2] / np.linalg.norm(verse_mask.affine[:3, 2])
     d = body - ref
     sag = np.linalg.norm(d - np.outer(d @ lr, lr), axis=1)
-    assert np.median(sag) <= 0.3 and sag[:-1].max() <= 1.1 and sag[-1] < 2.5, sag
+    assert np.median(sag) <= 0.5 and sag.max() <= 1.4 and sag[-1] < 1.0, sag
+    dw = whole - ref
+    assert abs(np.mean(dw @ lr) + 1.4) < 0.3  # whole-mask centroids: the same side, the same size
     assert abs(np.mean(d @ lr) + 1.04) < 0.2
 
 

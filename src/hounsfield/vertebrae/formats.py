@@ -271,17 +271,58 @@ def _spine_axes(whole: list[Centroid], i: int) -> tuple[np.ndarray, np.ndarray, 
     return s, a, r
 
 
-def body_centroids(labels: Volume, midline_mm: float = 3.0, min_gap_mm: float = 2.0) -> list[Centroid]:
+def _row_wall_body(t: np.ndarray, h: np.ndarray, lat: np.ndarray, midline_mm: float, margin_mm: float,
+                   step: float = 1.0) -> np.ndarray | None:
+    """Mask of the body voxels, cut at the posterior wall height by height (None if no midline section).
+
+    In the mid-sagittal band the body's section is the connected component (in the
+    antero-posterior x cranio-caudal plane) that holds the anterior-most midline bone;
+    the spinal canal separates it from the arch. For every height the posterior wall is
+    the back of that section (plus ``margin_mm``: the midline wall is concave, the
+    basivertebral foramen); voxels of the vertebra anterior to it are body, at heights
+    the section does not reach there is no body.
+    """
+    from scipy import ndimage
+
+    m = np.abs(lat) < midline_mm
+    if not m.any():
+        return None
+    ti = np.maximum(((t[m].max() - t) / step).astype(int), 0)
+    hi = ((h - h.min()) / step).astype(int)
+    img = np.zeros((ti.max() + 1, hi.max() + 1), bool)
+    img[ti[m], hi[m]] = True
+    img |= ndimage.binary_closing(img, np.ones((2, 2), bool))
+    lab, _ = ndimage.label(img)
+    front = lab[:3][lab[:3] > 0]
+    if front.size == 0:
+        return None
+    comp = lab == np.bincount(front).argmax()
+    wall = np.full(img.shape[1], -1.0)
+    cols = np.flatnonzero(comp.any(axis=0))
+    for j in cols:
+        wall[j] = np.flatnonzero(comp[:, j]).max() + margin_mm / step
+    keep = ti <= wall[hi]
+    return keep if keep.sum() >= 10 else None
+
+
+def body_centroids(labels: Volume, midline_mm: float = 3.0, min_gap_mm: float = 2.0,
+                   margin_mm: float = 0.0) -> list[Centroid]:
     """Vertebral-body centroids (world mm) from a whole-vertebra label map.
 
     For each vertebra a local frame is built (superior along the line through
     the neighbouring whole-mask centroids, anterior = world anterior made
     orthogonal to it). In the mid-sagittal band (``|lateral| < midline_mm``) the
-    mask is walked from its anterior-most point backwards; the first empty gap
-    of at least ``min_gap_mm`` is the spinal canal and its anterior edge the
-    posterior wall of the body. The body centroid is the centroid of all mask
-    voxels anterior to that wall. Without a canal (a vertebra cut by the field
-    of view, the sacrum) the anterior 45 % of the AP extent is used.
+    body's section is the connected piece of mask holding the anterior-most
+    midline bone (the spinal canal separates it from the arch); at every height
+    the posterior wall is the back of that section (plus ``margin_mm``), and the
+    body centroid is the centroid of the vertebra's voxels anterior to the wall
+    at their height. A wall that follows the height copes with tilted and
+    wedge-shaped bodies (L5), where one plane would take in the pedicle roots.
+    When the midline has no such section, the older single-plane cut is used:
+    walking the midline band from the front backwards, the first empty gap of at
+    least ``min_gap_mm`` starting at least 10 mm behind the front is the canal;
+    without a canal (a vertebra cut by the field of view, the sacrum) the
+    anterior 45 % of the AP extent is used.
     """
     from scipy import ndimage
 
@@ -297,6 +338,14 @@ def body_centroids(labels: Volume, midline_mm: float = 3.0, min_gap_mm: float = 
         s, a, r = _spine_axes(whole, i)
         d = xyz - np.asarray(c.xyz)
         t, lat = d @ a, d @ r
+        # the midline image's pixel: 1 mm, or the voxel size along a and s when coarser (thick slices)
+        vox = np.asarray(labels.affine)[:3, :3]
+        step = max(1.0, float(np.abs(a @ vox).max()), float(np.abs(s @ vox).max()))
+        keep = _row_wall_body(t, d @ s, lat, midline_mm, margin_mm, step)
+        if keep is not None:
+            body = xyz[keep]
+            out.append(Centroid(c.label, tuple(float(v) for v in body.mean(axis=0))))  # type: ignore[arg-type]
+            continue
         mid = t[np.abs(lat) < midline_mm]
         step = 0.5
         wall = None

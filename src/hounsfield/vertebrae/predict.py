@@ -20,12 +20,20 @@ model file (:mod:`hounsfield.vertebrae.model`):
    evidence is the local energy of the profile's slope, so it does not depend
    on whether discs are darker (young spines) or brighter (sclerotic endplates)
    than the bodies.
-5. **Rib anchor**: the lowest vertebra with bone lateral-posterior to it at
-   the distance of the rib angles (``rib_min_mm``..``rib_max_mm``) is T12;
-   used alone when the sacrum is outside the field of view, and as a check
-   when both are seen.
+5. **Rib anchors**: the lowest vertebra with bone lateral to it at the
+   distance of the rib angles (``rib_min_mm``..``rib_max_mm``, from 70 mm
+   behind to ``rib_forward_mm`` in front of the centreline) is T12; the
+   highest rib-bearing vertebra under a rib-free one is T1 (in a chest-only
+   view: the vertebra holding the highest slice with ribs, under >= 16 mm of
+   rib-free column). Used alone when the sacrum is outside the field of view,
+   as a check when both are seen; with the lowest rib and T1 both seen and
+   fewer than 12 vertebrae between them, exactly 12 thoracic segments are
+   re-placed. Without a sacrum, the anchor places the segment-height prior for
+   a second pass of the disc search.
 6. Centroids: the body centre at mid-height between two discs, in-plane
-   position from the centreline moved anteriorly to the middle of the body.
+   position from the anterior-most run of bone on the mid-sagittal line
+   (a cortical ring around sub-threshold cancellous bone is filled first),
+   re-centred on the body.
 """
 
 from __future__ import annotations
@@ -56,6 +64,8 @@ DEFAULT_PARAMS: dict[str, float] = {
     "rib_min_mm": 45.0,
     "rib_max_mm": 95.0,
     "rib_fraction": 0.7,
+    "rib_forward_mm": 25.0,
+    "c7_rib_max": 0.6,
     "body_shift_mm": 0.0,
     "body_hu": 100.0,
     "disc_cost": 0.75,
@@ -181,7 +191,8 @@ def _sacrum_top(g: np.ndarray, xs: np.ndarray, ys: np.ndarray, valid: np.ndarray
                                 g[i + lung0:i + lung1, jl:jh, k].ravel()])
         if boxes.size and (boxes < -400).mean() > 0.05:
             continue  # lung beside the spine: thorax, the wide bone there is ribs
-        lab, _ = ndimage.label(ndimage.binary_closing(b[:, :, k], st), st)
+        # holes filled: the cortical shell of a body encloses cancellous bone that may be under sacrum_hu
+        lab, _ = ndimage.label(ndimage.binary_fill_holes(ndimage.binary_closing(b[:, :, k], st)), st)
         win = lab[max(i - 3, 0):i + 4, max(j - 3, 0):j + 4]
         v = win[win > 0]
         if v.size == 0:
@@ -307,7 +318,7 @@ def _rib_levels(g: np.ndarray, xs: np.ndarray, ys: np.ndarray, bounds: list[tupl
     b = g > p["rib_hu"]
     out = np.zeros(len(bounds))
     r0, r1 = int(p["rib_min_mm"] / sp), int(p["rib_max_mm"] / sp)
-    back, fwd = int(70 / sp), int(5 / sp)
+    back, fwd = int(70 / sp), int(p["rib_forward_mm"] / sp)
     for n, (k0, k1) in enumerate(bounds):
         hits = []
         for k in range(k0, k1 + 1):
@@ -322,12 +333,15 @@ def _rib_levels(g: np.ndarray, xs: np.ndarray, ys: np.ndarray, bounds: list[tupl
     return out
 
 
-def _body_centre(g: np.ndarray, i: float, j: float, k: int, p: dict[str, float]) -> tuple[float, float]:
+def _body_centre(g: np.ndarray, i: float, j: float, k: int, p: dict[str, float],
+                 min_run_mm: float = 12.0) -> tuple[float, float]:
     """In-plane centre of the vertebral body near centreline point (i, j) of slice k.
 
     On the mid-sagittal line through (i, j) the body is the anterior-most run of
-    bone at least 12 mm long; its AP middle is the centre's y, and the
-    centroid of the bone in those rows (within 25 mm of the midline) its x.
+    bone at least ``min_run_mm`` long (a ring of cortex around cancellous bone
+    below ``body_hu`` - osteoporosis - is filled first); its AP middle is the
+    centre's y, and the centroid of the bone in those rows (within 25 mm of the
+    midline) its x.
     """
     from scipy import ndimage
 
@@ -337,22 +351,231 @@ def _body_centre(g: np.ndarray, i: float, j: float, k: int, p: dict[str, float])
     lo_i, lo_j = max(i0 - r, 0), max(j0 - r, 0)
     win = g[lo_i:i0 + r + 1, lo_j:j0 + r + 1, max(k - 1, 0):k + 2].mean(axis=2) > p["body_hu"]
     win = ndimage.binary_closing(win, np.ones((3, 3), bool), border_value=0)
-    ci = i0 - lo_i
     w = max(int(3 / sp), 1)
-    occ = win[max(ci - w, 0):ci + w + 1].mean(axis=0) > 0.5
-    ys = np.flatnonzero(occ)
-    if ys.size == 0:
-        return i, j
-    runs = [rr for rr in np.split(ys, np.flatnonzero(np.diff(ys) > 1) + 1) if len(rr) * sp >= 12.0]
-    if not runs:
-        return i, j
-    run = runs[-1]
     band = int(25 / sp)
-    rows = win[max(ci - band, 0):ci + band + 1, run[0]:run[-1] + 1]
-    xi = np.flatnonzero(rows.any(axis=1))
-    xc = float(np.argwhere(rows)[:, 0].mean()) + max(ci - band, 0) if xi.size else float(ci)
-    yc = 0.5 * (run[0] + run[-1])
+    ci = i0 - lo_i
+    out = None
+    filled = False
+    # twice: the second time on the mid-sagittal line through the body's own centre (the centreline
+    # may run a few mm to the side, e.g. through a lateral mass in the neck)
+    for _ in range(2):
+        occ = win[max(ci - w, 0):ci + w + 1].mean(axis=0) > 0.5
+        ys = np.flatnonzero(occ)
+        if ys.size == 0:
+            break
+        first = np.split(ys, np.flatnonzero(np.diff(ys) > 1) + 1)[-1]
+        if len(first) * sp < min_run_mm and first[0] > 0 and not filled:
+            # the anterior-most run is only a cortex: in an osteoporotic body the cancellous bone is below
+            # body_hu and the cortical shell is a ring; fill the hole right behind the anterior cortex
+            # (the body's interior - the spinal canal comes after the body's posterior wall)
+            holes, _ = ndimage.label(ndimage.binary_fill_holes(win) & ~win)
+            h = holes[ci, first[0] - 1]
+            if h > 0:
+                win = win | (holes == h)
+                filled = True
+                occ = win[max(ci - w, 0):ci + w + 1].mean(axis=0) > 0.5
+                ys = np.flatnonzero(occ)
+        runs = [rr for rr in np.split(ys, np.flatnonzero(np.diff(ys) > 1) + 1) if len(rr) * sp >= min_run_mm]
+        if not runs:
+            break
+        run = runs[-1]
+        rows = win[max(ci - band, 0):ci + band + 1, run[0]:run[-1] + 1]
+        xi = np.flatnonzero(rows.any(axis=1))
+        xc = float(np.argwhere(rows)[:, 0].mean()) + max(ci - band, 0) if xi.size else float(ci)
+        yc = 0.5 * (run[0] + run[-1])
+        out = (xc, yc)
+        ci = int(round(xc))
+    if out is None:
+        return i, j
+    xc, yc = out
     return xc + lo_i, yc + lo_j + p["body_shift_mm"] / sp
+
+
+#: distance (mm) above the top of the sacrum of the T12/L1 disc and of the C7/T1 disc, on the
+#: :func:`_height_prior` scale (sum of the typical segment heights)
+_T12_L1_ABOVE_SACRUM_MM = 170.0
+_C7_T1_ABOVE_SACRUM_MM = 560.0
+
+
+def _highest_rib_slice(g: np.ndarray, xs: np.ndarray, ys: np.ndarray, lo: int, hi: int,
+                       p: dict[str, float]) -> int | None:
+    """Highest slice with bone at rib-angle distance on both sides (in two of three consecutive slices)."""
+    sp = p["spacing_mm"]
+    b = g > p["rib_hu"]
+    r0, r1 = int(p["rib_min_mm"] / sp), int(p["rib_max_mm"] / sp)
+    back, fwd = int(70 / sp), int(p["rib_forward_mm"] / sp)
+    hit = np.zeros(g.shape[2], bool)
+    for k in range(lo, hi + 1):
+        if not np.isfinite(xs[k]):
+            continue
+        i, j = int(round(xs[k])), int(round(ys[k]))
+        jl, jh = max(j - back, 0), j + fwd
+        hit[k] = b[max(i - r1, 0):max(i - r0, 0), jl:jh, k].any() and b[i + r0:i + r1, jl:jh, k].any()
+    run = np.convolve(hit.astype(int), np.ones(3, int), mode="same") >= 2
+    ks = np.flatnonzero(run & hit)
+    return int(ks.max()) if ks.size else None
+
+
+def _dp_fixed_count(f: np.ndarray, k_a: int, k_b: int, nseg: int, p: dict[str, float],
+                    prior: np.ndarray | None) -> list[int] | None:
+    """Interior disc slices between fixed discs ``k_a`` < ``k_b`` splitting the span into exactly ``nseg``
+    segments of ``min_height_mm``..``max_height_mm``, maximising the disc evidence minus the height prior."""
+    sp = p["spacing_mm"]
+    dmin, dmax = int(np.ceil(p["min_height_mm"] / sp)), int(np.floor(p["max_height_mm"] / sp))
+    n = k_b - k_a
+    if n < nseg * dmin or n > nseg * dmax:
+        return None
+    NEG = -1e18
+    # best[c, x]: c segments placed, last disc at k_a + x
+    best = np.full((nseg + 1, n + 1), NEG)
+    back = np.full((nseg + 1, n + 1), -1, dtype=np.int64)
+    best[0, 0] = 0.0
+    for c in range(1, nseg + 1):
+        for x in range(c * dmin, min(c * dmax, n) + 1):
+            lo_x, hi_x = max(x - dmax, 0), x - dmin
+            prev = best[c - 1, lo_x:hi_x + 1]
+            if prev.size == 0 or prev.max() <= NEG / 2:
+                continue
+            d = x - np.arange(lo_x, hi_x + 1)
+            pen = 0.0
+            if prior is not None:
+                h = prior[k_a + x]
+                pen = p["height_prior_weight"] * ((d * sp - h) / h) ** 2
+            vals = prev - pen
+            j = int(np.argmax(vals))
+            gain = f[k_a + x] if c < nseg else 0.0
+            best[c, x] = vals[j] + gain
+            back[c, x] = lo_x + j
+    if best[nseg, n] <= NEG / 2:
+        return None
+    out, x = [], n
+    for c in range(nseg, 0, -1):
+        x = int(back[c, x])
+        if c > 1:
+            out.append(k_a + x)
+    return sorted(out)
+
+
+def _label_segments(g: np.ndarray, xs: np.ndarray, ys: np.ndarray, discs: list[int], top: int | None, lo: int,
+                    hi: int, p: dict[str, float]) -> dict[str, Any]:
+    """Vertebra slabs between the discs, their rib scores, the anchor and the labels (tail to head).
+
+    Anchors, strongest first: the sacrum (L5 is the slab above its top; with the lowest rib also in
+    view, 6 free vertebrae mean an L6 and 4 a sacralised L5); the lowest rib-bearing vertebra with a
+    rib-free one below it (T12); T1, the highest rib-bearing vertebra under a rib-free C7 (with the
+    lowest rib also in view, 13 rib-bearing vertebrae mean a T13). ``labels`` is None without any.
+    ``sacrum_estimate`` (slice index, may lie outside the image) is where the top of the sacrum
+    would be by the rib or T1 anchor, for the segment-height prior of a second pass.
+    """
+    sp = p["spacing_mm"]
+    bounds: list[tuple[int, int]] = list(zip(discs[:-1], discs[1:]))
+    heights = np.diff(discs) if len(discs) > 1 else np.array([int(30 / sp)])
+    typical = int(np.median(heights[-3:])) if len(heights) else int(30 / sp)
+    typical_low = int(np.median(heights[:3])) if len(heights) else int(30 / sp)
+    # beyond the last disc found at either end, the column is filled with slabs of the typical height
+    # while at least 10 mm (and half a slab) of it is left: vertebrae whose disc the DP did not place or
+    # that are cut by the field of view ("extrapolated": lower confidence, centre from the slab)
+    n_top = n_bottom = 0
+    if discs:
+        k = discs[-1]
+        while hi - k >= max(int(10 / sp), typical // 2):
+            bounds.append((k, min(hi, k + typical)))
+            k += typical
+            n_top += 1
+        k = discs[0]
+        while top is None and k - lo >= max(int(10 / sp), typical_low // 2):
+            bounds.insert(0, (max(lo, k - typical_low), k))
+            k -= typical_low
+            n_bottom += 1
+    partial_top, partial_bottom = n_top > 0, n_bottom > 0
+    ribs = _rib_levels(g, xs, ys, bounds, p)
+    n = len(bounds)
+    rf = p["rib_fraction"]
+    labels: list[int] | None = None
+    rib_idx = None
+    min_rib_k = top + int(70 / sp) if top is not None else lo
+    cand = [m for m in range(n) if ribs[m] >= rf and bounds[m][0] >= min_rib_k]
+    if cand:
+        rib_idx = min(cand)
+    sacral_label = 26
+    anchor = "none"
+    estimate = None
+    if top is not None:
+        anchor = "sacrum"
+        labels = [24 - m for m in range(n)]  # bounds[0] is L5, above the sacrum's top
+        if rib_idx == 6:
+            anchor = "sacrum + ribs (L6)"
+            labels = [25 - m for m in range(n)]
+        elif rib_idx == 4:
+            anchor = "sacrum + ribs (sacralised L5)"
+            labels = [23 - m for m in range(n)]
+            sacral_label = 24
+        elif rib_idx == 5:
+            anchor = "sacrum + ribs"
+    elif rib_idx is not None and rib_idx >= 1:
+        # the lowest rib-bearing vertebra is T12 only when a rib-free one (L1) is seen below it
+        anchor = "ribs"
+        labels = [19 - (m - rib_idx) for m in range(n)]
+        estimate = bounds[rib_idx][0] - _T12_L1_ABOVE_SACRUM_MM / sp
+    # top anchor: T1 is the highest of a run of rib-bearing vertebrae under a rib-free one (C7)
+    hi_rib = None
+    n_t: int | None = None
+    low: int | None = None
+    if n >= 2:
+        m = n - 1
+        while m >= 0 and ribs[m] < rf:
+            m -= 1
+        # (a rib-free slab cut by the top of the image is at least 10 mm: extrapolated slabs are)
+        if 0 <= m < n - 1 and ribs[m + 1] < p["c7_rib_max"]:
+            hi_rib = m
+    if hi_rib is not None:
+        low = rib_idx if rib_idx is not None else None
+        if low is not None:
+            n_t = hi_rib - low + 1
+            # a vertebra cut by the bottom of the field of view may carry a rib we cannot see
+            if partial_bottom and low == n_bottom and n_t == 11:
+                low, n_t = low - 1, 12
+        else:
+            n_t = None  # the lowest rib is not in view: count 12 thoracic vertebrae from T1
+
+        def from_t1(q: int, n_t: int) -> int:
+            pos = hi_rib - q  # 0 = T1
+            if pos < 0:
+                return 7 + pos + 1  # C7, C6, ...
+            if pos <= 11:
+                return 8 + pos
+            if n_t == 13 and pos == 12:
+                return 28
+            return 20 + pos - n_t
+
+        if n_t in (12, 13):
+            top_labels = [from_t1(q, n_t) for q in range(n)]
+            if top is None or top_labels[0] in (24, 25) or n_t == 13:
+                labels = top_labels
+                anchor = ("sacrum + " if top is not None else "") + "ribs from T1" + (" (T13)" if n_t == 13 else "")
+                if top is not None and labels[0] == 25:
+                    anchor += " (L6)"
+        if anchor.startswith("ribs from T1") or anchor == "T1":
+            estimate = bounds[hi_rib][1] - _C7_T1_ABOVE_SACRUM_MM / sp
+    if labels is None and n >= 2:
+        # chest-only field of view: T1 is the vertebra holding the highest slice with ribs, when at
+        # least 16 mm of rib-free column (C7) is seen above it
+        k_r = _highest_rib_slice(g, xs, ys, lo, hi, p)
+        if k_r is not None and (hi - k_r) * sp >= 16.0:
+            m1 = next((m for m, (k0, k1) in enumerate(bounds) if k0 <= k_r - 1 < k1), None)
+            if m1 is not None and m1 >= 1:
+                labels = [8 + (m1 - q) if q <= m1 else 8 - (q - m1) for q in range(n)]
+                anchor = "T1"
+                estimate = bounds[m1][1] - _C7_T1_ABOVE_SACRUM_MM / sp
+    if top is not None:
+        estimate = None
+    return {"bounds": bounds, "labels": labels, "anchor": anchor, "ribs": ribs, "rib_idx": rib_idx,
+            "sacral_label": sacral_label, "partial_top": partial_top, "partial_bottom": partial_bottom,
+            "extrapolated": set(range(n_bottom)) | set(range(n - n_top, n)),
+            "hi_rib": hi_rib, "n_t": n_t if hi_rib is not None else None,
+            "low_rib": low if hi_rib is not None else None,
+            "sacrum_estimate": estimate}
+
 
 
 def detect_vertebrae(volume: Volume, params: dict[str, float] | None = None) -> Detection:
@@ -421,88 +644,42 @@ def finish_detection(prep: Prepared, params: dict[str, float] | None = None) -> 
     if top is not None:
         prior = _height_prior((np.arange(len(f)) - top) * sp)
         discs, _ = _dp_discs(f, top, hi, top, p, prior)
+        seg = _label_segments(g, xs, ys, discs, top, lo, hi, p)
     else:
         discs, _ = _dp_discs(f, lo, hi, None, p)
-
-    # vertebra slabs between discs (+ partial ones at the ends of the field of view)
-    bounds: list[tuple[int, int]] = []
-    for k0, k1 in zip(discs[:-1], discs[1:]):
-        bounds.append((k0, k1))
-    heights = np.diff(discs) if len(discs) > 1 else np.array([int(30 / sp)])
-    typical = int(np.median(heights[-3:])) if len(heights) else int(30 / sp)
-    partial_top = discs and hi - discs[-1] >= int(10 / sp)
-    if partial_top:
-        bounds.append((discs[-1], min(hi, discs[-1] + typical)))
-    partial_bottom = top is None and discs and discs[0] - lo >= int(10 / sp)
-    if partial_bottom:
-        bounds.insert(0, (max(lo, discs[0] - typical), discs[0]))
-
-    ribs = _rib_levels(g, xs, ys, bounds, p)
-    # labels from tail (index 0) to head
+        seg = _label_segments(g, xs, ys, discs, top, lo, hi, p)
+        z0 = seg.get("sacrum_estimate")
+        if z0 is not None:
+            # second pass: the anchor (lowest rib or T1) tells where along the column we are, so the
+            # segment-height prior applies as it does above a visible sacrum
+            prior = _height_prior((np.arange(len(f)) - z0) * sp)
+            discs2, _ = _dp_discs(f, lo, hi, None, p, prior)
+            seg2 = _label_segments(g, xs, ys, discs2, top, lo, hi, p)
+            if seg2["labels"] is not None:
+                discs, seg = discs2, seg2
+    if seg["n_t"] in (10, 11) and seg["low_rib"] is not None and seg["low_rib"] >= 1:
+        # the lowest rib (T12) and T1 are both in view but fewer than 12 vertebrae lie between them:
+        # discs were missed (faint upper thoracic discs); re-place exactly 12 thoracic segments
+        b = seg["bounds"]
+        k_a, k_b = b[seg["low_rib"]][0], b[seg["hi_rib"]][1]
+        z0 = top if top is not None else seg.get("sacrum_estimate")
+        prior = _height_prior((np.arange(len(f)) - z0) * sp) if z0 is not None else None
+        inner = _dp_fixed_count(f, k_a, k_b, 12, p, prior)
+        if inner is not None:
+            discs3 = sorted([k for k in discs if k <= k_a or k >= k_b] + inner)
+            seg3 = _label_segments(g, xs, ys, discs3, top, lo, hi, p)
+            if seg3["labels"] is not None and seg3["n_t"] == 12:
+                discs, seg = discs3, seg3
+                info["thoracic_recount"] = "12 thoracic segments re-placed between the lowest rib and T1"
+    bounds, labels, anchor = seg["bounds"], seg["labels"], seg["anchor"]
+    ribs, rib_idx, sacral_label = seg["ribs"], seg["rib_idx"], seg["sacral_label"]
+    partial_top, partial_bottom = seg["partial_top"], seg["partial_bottom"]
     n = len(bounds)
-    labels: list[int] | None = None
     lowest_rib = None
-    anchor = "none"
-    rib_idx = None
-    min_rib_k = top + int(70 / sp) if top is not None else lo
-    cand = [m for m in range(n) if ribs[m] >= p["rib_fraction"] and bounds[m][0] >= min_rib_k]
-    if cand:
-        rib_idx = min(cand)
-    sacral_label = 26
-    if top is not None:
-        anchor = "sacrum"
-        # bounds[0] is L5 (above the sacrum's top)
-        labels = [24 - m for m in range(n)]
-        if rib_idx == 6:  # six free lumbar vertebrae between the lowest rib and the sacrum: L6
-            anchor = "sacrum + ribs (L6)"
-            labels = [25 - m for m in range(n)]
-        elif rib_idx == 4:  # four: L5 is fused with the sacrum (sacralised L5)
-            anchor = "sacrum + ribs (sacralised L5)"
-            labels = [23 - m for m in range(n)]
-            sacral_label = 24
-        elif rib_idx == 5:
-            anchor = "sacrum + ribs"
-    elif rib_idx is not None and rib_idx >= 1:
-        # the lowest rib-bearing vertebra is T12 only when a rib-free one (L1) is seen below it
-        anchor = "ribs"
-        labels = [19 - (m - rib_idx) for m in range(n)]
-    else:
-        # no sacrum and no end of the ribs in view: counting has no starting point (the T1 anchor
-        # below may still supply one); never guessed
-        anchor = "none"
-        labels = None
-    # top anchor: T1 is the highest rib-bearing vertebra under a rib-free one (C7), when 12 or 13
-    # rib-bearing vertebrae run down from it to the lowest rib; 13 means a T13
-    if rib_idx is not None:
-        rf = p["rib_fraction"]
-        m = rib_idx
-        while m + 1 < n and ribs[m + 1] >= rf:
-            m += 1
-        above_full = m + 1 < n
-        n_t = m - rib_idx + 1
-        # a vertebra cut by the bottom of the field of view may carry a rib we cannot see
-        unsure_below = bool(partial_bottom) and rib_idx == 1
-        if unsure_below and n_t == 11:
-            rib_idx, n_t = 0, 12
-        if above_full and ribs[m + 1] < 0.5 and n_t in (12, 13):
-            def from_t1(q: int) -> int:
-                pos = m - q  # 0 = T1
-                if pos < 0:
-                    return 7 + pos + 1  # C7, C6, ...
-                if pos <= 11:
-                    return 8 + pos
-                if n_t == 13 and pos == 12:
-                    return 28
-                return 20 + pos - n_t
-            top_labels = [from_t1(q) for q in range(n)]
-            if top is None or top_labels[0] in (24, 25) or n_t == 13:
-                labels = top_labels
-                anchor = ("sacrum + " if top is not None else "") + "ribs from T1" + (" (T13)" if n_t == 13 else "")
-                if top is not None and labels[0] == 25:
-                    anchor += " (L6)"
     if labels is None:
         info["unlabelled"] = ("no anatomical anchor in the field of view (sacrum, the lowest rib with a "
-                              "rib-free vertebra below it, or T1): vertebrae not identified")
+                              "rib-free vertebra below it, or T1 under a rib-free C7): "
+                              "vertebrae not identified")
         info["rib_scores"] = [round(float(r), 2) for r in ribs]
         return Detection([], [float(iso.world([0, 0, k])[2]) for k in discs], None, None, anchor, iso, info)
     if rib_idx is not None:
@@ -512,7 +689,7 @@ def finish_detection(prep: Prepared, params: dict[str, float] | None = None) -> 
     info["rib_scores"] = [round(float(r), 2) for r in ribs]
 
     cents: list[Centroid] = []
-    conf_base = 0.95 if anchor.startswith("sacrum") else 0.85 if anchor.startswith("ribs") else 0.3
+    conf_base = 0.95 if anchor.startswith("sacrum") else 0.85 if anchor.startswith("ribs") else 0.8
     if "anchor_conflict" in info:
         conf_base = 0.6
     if top is not None:
@@ -526,8 +703,9 @@ def finish_detection(prep: Prepared, params: dict[str, float] | None = None) -> 
             continue
         kc = 0.5 * (k0 + k1)
         kk = int(round(kc))
-        i, j = _body_centre(g, xs[kk], ys[kk], kk, p)
-        part = (partial_top and m == n - 1) or (partial_bottom and m == 0)
+        # cervical bodies are small (15-17 mm deep, less near an end plate)
+        i, j = _body_centre(g, xs[kk], ys[kk], kk, p, 6.0 if lab <= 7 else 12.0)
+        part = m in seg["extrapolated"]
         conf = conf_base * (0.6 if part else 1.0)
         cents.append(Centroid(int(lab), tuple(float(v) for v in iso.world([i, j, kc])), conf))  # type: ignore[arg-type]
     cents.sort(key=lambda c: -c.xyz[2])
