@@ -74,3 +74,21 @@ def test_train_heart_command_registers_a_model_that_loads(tmp_path):
     pred = net.predict(coarse_grid(generate_patient(5, 0, matrix=64, gated_matrix=64, coverage="chest",
                                                     max_slices=60).gated.ct))
     assert pred.dtype == np.uint8 and set(np.unique(pred)) <= {0, 1, 2}
+
+
+def test_large_bright_plaques_stay_in_the_search_region():
+    """The network calls big calcified plaques 'bone'; only large bone pieces are removed from the region."""
+    import dataclasses
+
+    from hounsfield.calcium import analyse
+    from hounsfield.phantoms.patient import sample_params
+
+    p = dataclasses.replace(sample_params(92, 0), cac_burden=3000.0)
+    pat = generate_patient(92, 0, matrix=160, gated_matrix=160, coverage="chest", params=p)
+    r = analyse(pat.gated.ct, mode="gated")
+    ct = pat.gated.ct.to_ras()
+    cal = pat.gated.ct.with_array(pat.gated.calcium).to_ras().array
+    coronary = (cal >= 1) & (cal <= 4) & (ct.array >= 130)
+    assert coronary.sum() > 100  # a heavy burden, as in patients with Agatston > 1000
+    region = r.region_map.resample_like(ct, order=0).array > 0
+    assert region[coronary].mean() > 0.97

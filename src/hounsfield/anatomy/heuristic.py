@@ -203,6 +203,10 @@ def _check_lung_bases(heart: np.ndarray, lungs: np.ndarray, dz: float) -> None:
                                  f"({(lung_ks[-1] - lung_ks[0] + 1) * dz:.0f} mm of lung)")
 
 
+#: smallest connected piece of the segmenter's bone class kept as bone (mL); calcified plaques are < 1 mL
+MIN_BONE_ML = 3.0
+
+
 def _model_region(c: Volume, net, body: np.ndarray, lungs: np.ndarray, lungs_ml: float,
                   vox_ml: float) -> HeartRegion | None:
     """Heart and bone from the learned segmenter on the 3 mm grid; None when it finds no heart (heuristic then)."""
@@ -212,7 +216,13 @@ def _model_region(c: Volume, net, body: np.ndarray, lungs: np.ndarray, lungs_ml:
     if heart_ml < 150.0:
         return None
     _check_lung_bases(heart, lungs, c.spacing[2])
-    bone = (pred == 2) & body
+    # bone = large components only (ribs, vertebrae, sternum: several mL); the network also calls big, bright
+    # calcified plaques "bone", and a removed plaque would never be scored
+    blab, bn = ndimage.label((pred == 2) & body)
+    bsize = np.bincount(blab.ravel(), minlength=bn + 1) * vox_ml
+    keep = bsize >= MIN_BONE_ML
+    keep[0] = False
+    bone = keep[blab]
     med = float(np.median(c.array[heart]))
     return HeartRegion(heart=Volume(heart.astype(np.uint8), c.affine), bone=Volume(bone.astype(np.uint8), c.affine),
                        lungs_ml=lungs_ml, heart_ml=heart_ml, median_hu=med,
