@@ -12,7 +12,10 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["augment_2d", "apply_2d", "replay_2d", "augment_3d"]
+__all__ = ["MAX_CHANNELS", "augment_2d", "apply_2d", "replay_2d", "augment_3d"]
+
+#: most channels one 2-D sample may have (2 images x up to 4 slices of context)
+MAX_CHANNELS = 8
 
 
 def augment_2d(seed: int | None = 0, p: float = 0.8) -> Any:
@@ -34,7 +37,7 @@ def augment_2d(seed: int | None = 0, p: float = 0.8) -> Any:
             A.CLAHE(clip_limit=2.0, tile_grid_size=(8, 8), p=0.2),
         ],
         p=p,
-        additional_targets={f"image{i}": "image" for i in range(1, 4)},
+        additional_targets={f"image{i}": "image" for i in range(1, MAX_CHANNELS)},
     )
     aug.set_random_seed(seed)
     return aug
@@ -53,7 +56,7 @@ def _collect(out: dict[str, Any], n: int) -> tuple[np.ndarray, np.ndarray | None
 
 
 def apply_2d(aug: Any, channels: np.ndarray, mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
-    """Augment ``channels`` (``(C, H, W)`` uint8, C <= 4) and ``mask`` (``(H, W)``).
+    """Augment ``channels`` (``(C, H, W)`` uint8, C <= ``MAX_CHANNELS``) and ``mask`` (``(H, W)``).
 
     Returns the new channels, mask and the replay record.
     """

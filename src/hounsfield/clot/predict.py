@@ -11,10 +11,14 @@ import numpy as np
 
 from ..errors import InputError
 from ..volume import Volume
-from .measure import clean_mask, components, measure_clot
-from .preprocess import PreparedCase, prepare, restore
+from .measure import measure_clot
+from .preprocess import WINDOW_CTA, PreparedCase, prepare, restore, window
 
-__all__ = ["DEFAULT_MODEL", "ClotResult", "load_model", "predict_slices", "segment_clot", "model_channels"]
+__all__ = ["DEFAULT_MODEL", "DEFAULT_POSTPROCESS", "ClotResult", "load_model", "predict_slices", "segment_clot",
+           "model_channels", "stack_context", "network_input", "roi_box", "predict_case", "postprocess", "vessel_zone"]
+
+#: post-processing of models whose config has none (threshold 0.5, largest component, no vessel rule)
+DEFAULT_POSTPROCESS: dict[str, Any] = {"threshold": 0.5, "select": "largest", "vessel_mm": None}
 
 #: name of the bundled model in the registry
 DEFAULT_MODEL = "clot-unet2d-synthetic"
@@ -69,6 +73,110 @@ def model_channels(prep: PreparedCase) -> np.ndarray:
     return np.stack([first, c[:, 1]], axis=1)
 
 
+def stack_context(channels: np.ndarray, context: int) -> np.ndarray:
+    """2.5-D input: each slice with its ``context`` neighbours on either side as extra channels.
+
+    ``(n, 2, H, W)`` -> ``(n, 2 * (2 * context + 1), H, W)``, ordered by slice
+    offset 0, -1, +1, -2, +2, ... (CTA, NCCT for each); slices beyond the
+    ends repeat the end slice.
+
+    >>> stack_context(np.arange(3)[:, None, None, None] * np.ones((3, 2, 1, 1)), 1)[0, :, 0, 0].tolist()
+    [0.0, 0.0, 0.0, 0.0, 1.0, 1.0]
+    """
+    if context <= 0:
+        return channels
+    n = channels.shape[0]
+    parts = [channels]
+    for d in range(1, context + 1):
+        parts.append(channels[np.clip(np.arange(n) - d, 0, n - 1)])
+        parts.append(channels[np.clip(np.arange(n) + d, 0, n - 1)])
+    return np.ascontiguousarray(np.concatenate(parts, axis=1))
+
+
+def roi_box(prep: PreparedCase, multiple: int = 16) -> tuple[slice, slice]:
+    """The ROI part of the padded slice, widened to a multiple of ``multiple`` (the network needs no more)."""
+    out = []
+    for o, n in zip(prep.offset, prep.roi_shape[:2]):
+        w = int(np.ceil(n / multiple) * multiple)
+        a = max(0, o - (w - n) // 2)
+        a = min(a, prep.channels.shape[-1] - w)
+        out.append(slice(a, a + w))
+    return out[0], out[1]
+
+
+def network_input(prep: PreparedCase, config: dict[str, Any], box: tuple[slice, slice] | None = None) -> np.ndarray:
+    """The network's input slices (uint8) of a prepared case, 2-D or 2.5-D as the model was trained."""
+    x = model_channels(prep)
+    if box is not None:
+        x = x[:, :, box[0], box[1]]
+    return stack_context(x, int(config.get("context", 0)))
+
+
+def predict_case(model: Any, prep: PreparedCase, config: dict[str, Any]) -> np.ndarray:
+    """Clot probabilities ``(n_slices, size, size)`` of a prepared case; only the ROI box is run through the network."""
+    box = roi_box(prep)
+    probs = np.zeros((prep.channels.shape[0],) + prep.channels.shape[2:], dtype=np.float32)
+    probs[:, box[0], box[1]] = predict_slices(model, network_input(prep, config, box))
+    return probs
+
+
+def vessel_zone(prep: PreparedCase, vessel_mm: float) -> np.ndarray:
+    """Voxels of the prepared grid within ``vessel_mm`` of contrast-filled lumen (CTA 180-650 HU, > 3 mm from bone)."""
+    from scipy import ndimage
+
+    sp = np.abs(np.diag(np.asarray(prep.roi_affine)[:3, :3]))
+    zyx = np.array([sp[2], sp[0], sp[1]])  # the prepared arrays are (slice, i, j)
+    cta = prep.channels[:, 0]
+    lo, hi = window(np.array([180.0, 650.0]), *WINDOW_CTA)
+    bone = cta >= window(np.array([700.0]), *WINDOW_CTA)[0]
+    r3 = np.maximum(1, np.round(3.0 / zyx)).astype(int)
+    lumen = (cta >= lo) & (cta <= hi) & ~ndimage.binary_dilation(bone, structure=np.ones(2 * r3 + 1, bool))
+    r = np.maximum(1, np.round(vessel_mm / zyx)).astype(int)
+    g = np.ogrid[tuple(slice(-x, x + 1) for x in r)]
+    ball = sum((gi * s / vessel_mm) ** 2 for gi, s in zip(g, zyx)) <= 1.0 + 1e-9
+    return ndimage.binary_dilation(lumen, structure=ball)
+
+
+def postprocess(probs: np.ndarray, prep: PreparedCase, threshold: float = 0.5, min_volume_mm3: float = 5.0,
+                select: str = "largest", vessel_mm: float | None = None,
+                near_vessels: np.ndarray | None = None) -> np.ndarray:
+    """Probabilities -> binary clot mask on the prepared grid.
+
+    Threshold; drop 26-connected components smaller than ``min_volume_mm3``;
+    with ``vessel_mm`` (and a CTA) drop components farther than that from the
+    contrast-filled vessel tree (CTA 180-650 HU, > 3 mm from bone): a clot is a filling defect
+    of an artery, so it touches enhanced lumen at least at its proximal end;
+    then keep one component (``select``: ``"largest"`` by volume, ``"mass"``
+    by summed probability) or ``"all"``. ``near_vessels``: the
+    :func:`vessel_zone` of ``prep``, when already computed.
+    """
+    from scipy import ndimage
+
+    b = probs >= threshold
+    if not b.any():
+        return b.astype(np.uint8)
+    lab, n = ndimage.label(b, structure=np.ones((3, 3, 3), bool))
+    sp = np.abs(np.diag(np.asarray(prep.roi_affine)[:3, :3]))
+    vox = float(sp[0] * sp[1] * sp[2])
+    idx = np.arange(1, n + 1)
+    counts = ndimage.sum_labels(np.ones_like(probs), lab, idx)
+    keep = counts * vox >= min_volume_mm3
+    if vessel_mm is not None and prep.has_cta:
+        near = vessel_zone(prep, vessel_mm) if near_vessels is None else near_vessels
+        keep &= ndimage.maximum(near, lab, idx).astype(bool)
+    if not keep.any():
+        return np.zeros(probs.shape, np.uint8)
+    if select in ("largest", "mass"):
+        score = counts if select == "largest" else ndimage.sum_labels(probs, lab, idx)
+        best = int(np.argmax(np.where(keep, score, -1.0)))
+        keep = np.zeros_like(keep)
+        keep[best] = True
+    elif select != "all":
+        raise ValueError(f"unknown component selection {select!r}")
+    table = np.concatenate([[False], keep])
+    return table[lab].astype(np.uint8)
+
+
 def predict_slices(model: Any, channels: np.ndarray, batch_size: int = 16) -> np.ndarray:
     """Clot probability per pixel for ``(n, 2, S, S)`` uint8 slices."""
     import torch
@@ -84,15 +192,16 @@ def predict_slices(model: Any, channels: np.ndarray, batch_size: int = 16) -> np
 
 
 def segment_clot(cta: Volume | None, ncct: Volume | None, model: Any = None, config: dict[str, Any] | None = None,
-                 model_summary: dict[str, Any] | None = None, register: bool = False, threshold: float = 0.5,
+                 model_summary: dict[str, Any] | None = None, register: bool = False, threshold: float | None = None,
                  largest_only: bool = True) -> ClotResult:
     """Segment the clot; ``cta`` or ``ncct`` may be ``None`` (not both).
 
-    Without a model the bundled default is loaded. Components smaller than the
-    model's ``min_volume_mm3`` are removed; the patient is "detected" when
-    anything remains. With ``largest_only`` (the default, chosen on the
-    validation split of the bundled model: mean Dice 0.30 -> 0.38) only the
-    largest connected component is kept: one clot per patient.
+    Without a model the bundled default is loaded. The probability threshold
+    and the component rules (see :func:`postprocess`) are the model's
+    ``postprocess`` settings, chosen on its validation split (defaults for
+    older models: 0.5, largest component); ``threshold`` overrides the
+    threshold; ``largest_only=False`` keeps every component (one clot per
+    patient is the default). The patient is "detected" when anything remains.
     """
     t0 = time.perf_counter()
     if model is None:
@@ -101,20 +210,22 @@ def segment_clot(cta: Volume | None, ncct: Volume | None, model: Any = None, con
     pre = config.get("preprocess", {})
     prep = prepare(cta, ncct, spacing=tuple(pre.get("spacing", (0.75, 0.75, 1.5))), size=int(pre.get("size", 256)),
                    register=register)
-    probs = predict_slices(model, model_channels(prep))
-    pred = (probs >= threshold).astype(np.uint8)
+    post = {**DEFAULT_POSTPROCESS, **config.get("postprocess", {})}
+    if threshold is not None:
+        post["threshold"] = threshold
+    if not largest_only:
+        post["select"] = "all"
+    min_vol = float(config.get("min_volume_mm3", 5.0))
+    probs = predict_case(model, prep, config)
+    pred = postprocess(probs, prep, float(post["threshold"]), min_vol, str(post["select"]), post["vessel_mm"])
     target = (cta if cta is not None else ncct)
     assert target is not None
     mask = restore(pred, prep, target)
-    min_vol = float(config.get("min_volume_mm3", 5.0))
-    mask = clean_mask(mask, min_vol)
-    if largest_only and mask.array.any():
-        lab, counts = components(mask.array)
-        mask = mask.with_array((lab == int(np.argmax(counts[1:]) + 1)).astype(np.uint8))
     cow = np.asarray(prep.roi.centre_mm) if prep.has_cta and prep.roi.method.startswith("vessels") else None
     meas = measure_clot(mask, midline_x_mm=prep.roi.centre_mm[0], cow_centre_mm=cow)
     meas["min_volume_mm3"] = min_vol
-    meas["largest_component_only"] = largest_only
+    meas["largest_component_only"] = post["select"] != "all"
+    meas["postprocess"] = post
     inputs = {"cta": (cta.meta.source if cta is not None else None), "ncct": (ncct.meta.source if ncct is not None else None),
               "cta_given": cta is not None, "ncct_given": ncct is not None,
               "grid": {"shape": list(target.shape), "spacing_mm": [round(s, 4) for s in target.spacing]}}

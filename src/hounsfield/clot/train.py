@@ -2,13 +2,20 @@
 
 One call, :func:`train_clot`, does: patient splits (``splits.json``, reused),
 preprocessing of the training and validation patients (ROI, common spacing,
-256 x 256 padding), sampling of 2-D slices (``pos_fraction`` of them with
-clot) cropped to ``crop x crop``, the published augmentation (p = 0.8), a
-``cta_dropout`` share of samples whose CTA channel is replaced by the NCCT (so
-the network also works when no CTA is given), Dice + cross-entropy, Adam with
-cosine decay, validation per epoch by per-patient 3-D Dice on the ROI, and
-checkpoints ``last.pt`` and ``best.pt`` (best validation Dice) beside
-``config.json`` and ``history.json``.
+256 x 256 padding), sampling of 2-D slices cropped to ``crop x crop``
+(``pos_fraction`` of them centred on the clot, ``vessel_fraction`` on
+contrast-filled vessels as hard negatives, the rest anywhere in the ROI),
+optionally with ``context`` neighbour slices on either side as extra channels
+(2.5-D), the published augmentation (p = 0.8), a ``cta_dropout`` share of
+samples whose CTA channel is replaced by the NCCT (so the network also works
+when no CTA is given), Dice + cross-entropy, Adam with one-cycle decay
+(optionally from the weights of an earlier run, ``init``), validation per
+epoch by per-patient 3-D Dice on the ROI, checkpoints ``last.pt`` and
+``best.pt`` (best validation Dice) beside ``config.json`` and
+``history.json``; finally the probability threshold and component rules are
+chosen on the validation split (:func:`select_postprocess`) and stored in
+``best.pt``'s config (``postprocess_validation.json`` lists every setting
+tried).
 """
 
 from __future__ import annotations
@@ -26,10 +33,10 @@ import numpy as np
 from ..errors import InputError
 from .augment import apply_2d, augment_2d
 from .data import find_cases, load_case, load_or_make_splits
-from .model import DEFAULT_NET, build_model, loss_function, save_checkpoint
-from .preprocess import PreparedCase, prepare
+from .model import DEFAULT_NET, build_model, load_checkpoint, loss_function, save_checkpoint
+from .preprocess import WINDOW_CTA, PreparedCase, prepare, window
 
-__all__ = ["TrainConfig", "train_clot", "prepare_cases", "dice_3d"]
+__all__ = ["TrainConfig", "train_clot", "prepare_cases", "dice_3d", "validate", "validation_probs", "select_postprocess"]
 
 
 @dataclass
@@ -48,6 +55,13 @@ class TrainConfig:
     size: int = 256
     pos_fraction: float = 0.5
     cta_dropout: float = 0.15
+    #: share of crops centred on contrast-filled vessels (hard negatives: the network must tell a clot from a
+    #: normal or poorly filled artery); the rest of the non-clot crops are anywhere in the ROI
+    vessel_fraction: float = 0.0
+    #: neighbour slices on either side given as extra channels (0: 2-D as published; 1: 2.5-D, 6 channels)
+    context: int = 0
+    #: warm start: a checkpoint of the same network (its weights are the starting point; recorded in the config)
+    init: str | None = None
     aug_p: float = 0.8
     train_frac: float = 0.6
     val_frac: float = 0.2
@@ -95,6 +109,13 @@ class _Sampler:
         self.aug = augment_2d(seed=cfg.seed + 2, p=cfg.aug_p)
         self.all = [(c, k) for c, p in enumerate(cases) for k in range(p.channels.shape[0])]
         self.pos = [(c, k) for c, p in enumerate(cases) for k in np.nonzero(p.mask.reshape(p.mask.shape[0], -1).any(1))[0]]  # type: ignore[union-attr]
+        lo, hi = window(np.array([180.0, 650.0]), *WINDOW_CTA)
+        self.vessel: list[tuple[int, int, int, int]] = []
+        for c, p in enumerate(cases if cfg.vessel_fraction > 0 else []):
+            v = np.argwhere((p.channels[:, 0] >= lo) & (p.channels[:, 0] <= hi))
+            if len(v) > 5000:
+                v = v[self.rng.choice(len(v), 5000, replace=False)]
+            self.vessel.extend((c, int(k), int(i), int(j)) for k, i, j in v)
 
     def _crop_origin(self, prep: PreparedCase, mask: np.ndarray, positive: bool) -> tuple[int, int]:
         S, C = self.cfg.size, self.cfg.crop
@@ -110,45 +131,77 @@ class _Sampler:
         return int(np.clip(cy - C // 2, 0, S - C)), int(np.clip(cx - C // 2, 0, S - C))
 
     def batch(self) -> tuple[np.ndarray, np.ndarray]:
-        C, B = self.cfg.crop, self.cfg.batch_size
-        xs = np.zeros((B, 2, C, C), np.float32)
+        C, B, ctx = self.cfg.crop, self.cfg.batch_size, self.cfg.context
+        xs = np.zeros((B, 2 * (2 * ctx + 1), C, C), np.float32)
         ys = np.zeros((B, 1, C, C), np.float32)
         for b in range(B):
-            positive = bool(self.pos) and self.rng.random() < self.cfg.pos_fraction
-            c, k = (self.pos if positive else self.all)[int(self.rng.integers(len(self.pos if positive else self.all)))]
-            prep = self.cases[c]
-            m = prep.mask[k]  # type: ignore[index]
-            a, bb = self._crop_origin(prep, m, positive and m.any())
-            ch = prep.channels[k, :, a:a + C, bb:bb + C]
-            first = ch[2] if self.rng.random() < self.cfg.cta_dropout else ch[0]
-            img, mm, _ = apply_2d(self.aug, np.stack([first, ch[1]]), m[a:a + C, bb:bb + C])
+            r = self.rng.random()
+            positive = bool(self.pos) and r < self.cfg.pos_fraction
+            on_vessel = not positive and bool(self.vessel) and r < self.cfg.pos_fraction + self.cfg.vessel_fraction
+            if on_vessel:
+                c, k, vi, vj = self.vessel[int(self.rng.integers(len(self.vessel)))]
+                S, q = self.cfg.size, C // 4
+                a = int(np.clip(vi + int(self.rng.integers(-q, q + 1)) - C // 2, 0, S - C))
+                bb = int(np.clip(vj + int(self.rng.integers(-q, q + 1)) - C // 2, 0, S - C))
+                prep = self.cases[c]
+                m = prep.mask[k]  # type: ignore[index]
+            else:
+                c, k = (self.pos if positive else self.all)[int(self.rng.integers(len(self.pos if positive else self.all)))]
+                prep = self.cases[c]
+                m = prep.mask[k]  # type: ignore[index]
+                a, bb = self._crop_origin(prep, m, positive and m.any())
+            dropout = self.rng.random() < self.cfg.cta_dropout
+            n = prep.channels.shape[0]
+            chans = []
+            for d in [0] + [s * i for i in range(1, ctx + 1) for s in (-1, 1)]:
+                ch = prep.channels[int(np.clip(k + d, 0, n - 1)), :, a:a + C, bb:bb + C]
+                chans += [ch[2] if dropout else ch[0], ch[1]]
+            img, mm, _ = apply_2d(self.aug, np.stack(chans), m[a:a + C, bb:bb + C])
             xs[b] = img.astype(np.float32) / 255.0
             ys[b, 0] = mm
         return xs, ys
 
 
-def _tight(prep: PreparedCase, multiple: int = 16) -> tuple[slice, slice]:
-    """The ROI part of the padded slice, widened to a multiple of ``multiple`` (for fast validation)."""
-    out = []
-    for o, n in zip(prep.offset, prep.roi_shape[:2]):
-        w = int(np.ceil(n / multiple) * multiple)
-        a = max(0, o - (w - n) // 2)
-        a = min(a, prep.channels.shape[-1] - w)
-        out.append(slice(a, a + w))
-    return out[0], out[1]
+def validation_probs(model: Any, cases: dict[str, PreparedCase], context: int = 0) -> dict[str, np.ndarray]:
+    """Clot probabilities of each validation case on its padded ROI grid."""
+    from .predict import predict_case
+
+    return {cid: predict_case(model, prep, {"context": context}) for cid, prep in cases.items()}
 
 
-def validate(model: Any, cases: dict[str, PreparedCase]) -> dict[str, float]:
-    """Per-patient Dice on the ROI grid (CTA + NCCT channels)."""
-    from .predict import model_channels, predict_slices
+def validate(model: Any, cases: dict[str, PreparedCase], context: int = 0) -> dict[str, float]:
+    """Per-patient Dice on the ROI grid (CTA + NCCT channels, threshold 0.5, no post-processing)."""
+    probs = validation_probs(model, cases, context)
+    return {cid: dice_3d(probs[cid] >= 0.5, prep.mask) for cid, prep in cases.items()}  # type: ignore[arg-type]
 
-    out = {}
-    for cid, prep in cases.items():
-        si, sj = _tight(prep)
-        x = model_channels(prep)[:, :, si, sj]
-        pred = predict_slices(model, np.ascontiguousarray(x)) >= 0.5
-        out[cid] = dice_3d(pred, prep.mask[:, si, sj])  # type: ignore[index]
-    return out
+
+#: post-processing settings tried on the validation split (see :func:`select_postprocess`)
+POSTPROCESS_GRID: dict[str, Any] = {"threshold": [0.3, 0.4, 0.5, 0.6, 0.7, 0.8], "select": ["largest", "mass", "all"],
+                                    "vessel_mm": [None, 2.0]}
+
+
+def select_postprocess(probs: dict[str, np.ndarray], cases: dict[str, PreparedCase], min_volume_mm3: float = 5.0,
+                       grid: dict[str, Any] | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Choose threshold and component rules by mean per-patient Dice on the validation split.
+
+    Mean over all validation patients (a clot-free patient scores 1 only when
+    nothing is predicted), so specificity counts. Ties go to the earlier
+    (simpler) setting. Returns the best setting and every row tried.
+    """
+    from itertools import product
+
+    from .predict import postprocess, vessel_zone
+
+    g = grid or POSTPROCESS_GRID
+    zones = {(cid, vm): vessel_zone(prep, vm) for cid, prep in cases.items() for vm in g["vessel_mm"]
+             if vm is not None and prep.has_cta}
+    rows = []
+    for th, sel, vm in product(g["threshold"], g["select"], g["vessel_mm"]):
+        d = [dice_3d(postprocess(probs[cid], prep, th, min_volume_mm3, sel, vm, zones.get((cid, vm))), prep.mask)  # type: ignore[arg-type]
+             for cid, prep in cases.items()]
+        rows.append({"threshold": th, "select": sel, "vessel_mm": vm, "val_dice": float(np.mean(d))})
+    best = max(rows, key=lambda r: r["val_dice"])
+    return {k: best[k] for k in ("threshold", "select", "vessel_mm")} | {"val_dice": best["val_dice"]}, rows
 
 
 def train_clot(cfg: TrainConfig, progress: Callable[[str, int, int], None] | None = None) -> dict[str, Any]:
@@ -185,7 +238,16 @@ def train_clot(cfg: TrainConfig, progress: Callable[[str, int, int], None] | Non
     config = json.loads(json.dumps(config, default=str))
     (out / "config.json").write_text(json.dumps(config, indent=2, default=str))
 
-    model = build_model(**cfg.net).to(device)
+    cfg.net["in_channels"] = 2 * (2 * cfg.context + 1)
+    config["net"] = dict(cfg.net)
+    (out / "config.json").write_text(json.dumps(config, indent=2, default=str))
+    model = build_model(**cfg.net)
+    if cfg.init:
+        start, start_cfg = load_checkpoint(cfg.init)
+        if start_cfg["net"] != cfg.net:
+            raise InputError(f"{cfg.init}: its network {start_cfg['net']} differs from this run's {cfg.net}")
+        model.load_state_dict(start.state_dict())
+    model = model.to(device)
     loss_fn = loss_function()
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     total = max(1, cfg.epochs * cfg.steps_per_epoch)
@@ -208,7 +270,7 @@ def train_clot(cfg: TrainConfig, progress: Callable[[str, int, int], None] | Non
             if progress:
                 progress(f"epoch {epoch}/{cfg.epochs}", step + 1, cfg.steps_per_epoch)
         model.eval()
-        val = validate(model, val_cases) if val_cases else {}
+        val = validate(model, val_cases, cfg.context) if val_cases else {}
         mean_val = float(np.mean(list(val.values()))) if val else float("nan")
         history.append({"epoch": epoch, "loss": float(np.mean(losses)), "val_dice": mean_val,
                         "seconds": round(time.perf_counter() - t0, 1)})
@@ -218,7 +280,16 @@ def train_clot(cfg: TrainConfig, progress: Callable[[str, int, int], None] | Non
             best, best_epoch = score, epoch
             shutil.copyfile(out / "last.pt", out / "best.pt")
         (out / "history.json").write_text(json.dumps(history, indent=2))
-    summary = {"out": str(out), "best": str(out / "best.pt"), "best_epoch": best_epoch,
+    post = None
+    if val_cases:  # threshold and component rules of the best model, chosen on the validation split
+        best_model, best_cfg = load_checkpoint(out / "best.pt")
+        post, rows = select_postprocess(validation_probs(best_model, val_cases, cfg.context), val_cases, cfg.min_volume_mm3)
+        (out / "postprocess_validation.json").write_text(json.dumps({"chosen": post, "tried": rows}, indent=1))
+        best_cfg["postprocess"] = {k: post[k] for k in ("threshold", "select", "vessel_mm")}
+        save_checkpoint(best_model, best_cfg, out / "best.pt")
+        config["postprocess"] = best_cfg["postprocess"]
+        (out / "config.json").write_text(json.dumps(config, indent=2, default=str))
+    summary = {"out": str(out), "best": str(out / "best.pt"), "best_epoch": best_epoch, "postprocess": post,
                "best_val_dice": best if val_cases else None, "splits": {k: len(splits[k]) for k in ("train", "val", "test")},
                "splits_file": str(split_path), "splits_reused": reused, "seconds": round(time.perf_counter() - t0, 1),
                "seconds_preprocessing": round(t_prep, 1), "device": str(device)}

@@ -85,6 +85,12 @@ def train_clot_cmd(
     splits: Optional[Path] = typer.Option(None, "--splits", help="splits.json to use/write (default DATA/splits.json)."),
     register: bool = typer.Option(False, "--register", help="Rigidly register NCCT to CTA (SimpleITK) first."),
     cta_dropout: float = typer.Option(0.15, "--cta-dropout", help="Share of samples with the CTA replaced by the NCCT."),
+    vessel_fraction: float = typer.Option(0.0, "--vessel-fraction", min=0.0, max=1.0,
+                                          help="Share of crops centred on contrast-filled vessels (hard negatives)."),
+    pos_fraction: float = typer.Option(0.5, "--pos-fraction", min=0.0, max=1.0, help="Share of crops centred on the clot."),
+    context: int = typer.Option(0, "--context", min=0, max=3,
+                                help="Neighbour slices on either side as extra channels (0: 2-D; 1: 2.5-D)."),
+    init: Optional[Path] = typer.Option(None, "--init", help="Start from this checkpoint (same network), e.g. to train on."),
     threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch."),
     channels: str = typer.Option("24,48,96,192", "--channels", help="U-Net feature channels per level."),
     test: bool = typer.Option(True, "--test/--no-test", help="Segment and evaluate the test split with the best model."),
@@ -97,7 +103,8 @@ def train_clot_cmd(
     cfg = TrainConfig(data=str(data), out=str(out), spacing=sp, epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size,
                       crop=crop, size=size, lr=lr, seed=seed, train_frac=train_frac, val_frac=val_frac,
                       splits=str(splits) if splits else None, register=register, cta_dropout=cta_dropout,
-                      threads=threads, command=cmd)
+                      vessel_fraction=vessel_fraction, pos_fraction=pos_fraction, context=context, threads=threads, init=str(init) if init else None,
+                      command=cmd)
     cfg.net["channels"] = [int(c) for c in channels.split(",")]
     cfg.net["strides"] = [2] * (len(cfg.net["channels"]) - 1)
     with progress_bar() as bar:
