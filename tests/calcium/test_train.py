@@ -61,3 +61,19 @@ def test_train_then_score_with_the_model(user_data, tmp_path, capsys):
     # the training exams themselves: the model names the two plaques as labelled (LAD, RCA)
     assert d["regions"]["LAD"]["agatston"] == pytest.approx(27.0) and d["regions"]["RCA"]["agatston"] == pytest.approx(27.0)
     assert d["agatston"] == pytest.approx(54.0) and d["lesion_classifier"]["name"] == "calcium-lesions"
+
+
+def test_candidate_cache_is_written_then_reused(user_data, tmp_path, capsys):
+    cache = tmp_path / "cands.npz"
+    shas = []
+    for run in ("a", "b"):
+        out = tmp_path / run
+        rc = main(["train", "calcium", "--data", str(user_data), "--labels", "orcascore", "-o", str(out), "--seed", "3",
+                   "--candidates", str(cache)])
+        assert rc == 0, capsys.readouterr().err
+        assert cache.exists()
+        entry = json.loads((out / "manifest.json").read_text())["models"][0]
+        shas.append(entry["sha256"])
+        if run == "b":  # nothing extracted the second time
+            assert entry["config"]["extract_seconds"] < 0.5
+    assert shas[0] == shas[1]  # same candidates, same seed: the same model

@@ -100,7 +100,7 @@ def extract_candidates(case: Case) -> dict[str, Any]:
 
 
 def train_classifier(cases: list[Case], out_dir: str | os.PathLike, *, seed: int = 0, name: str = "calcium-lesions",
-                     command: str = "", trained_on: str = "", workers: int = 1,
+                     command: str = "", trained_on: str = "", workers: int = 1, cache: str | os.PathLike | None = None,
                      progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     """Extract candidates, validate on held-out patients, refit on all, save and register the model."""
     from sklearn.ensemble import HistGradientBoostingClassifier
@@ -115,8 +115,10 @@ def train_classifier(cases: list[Case], out_dir: str | os.PathLike, *, seed: int
     # import torch, which this scikit-learn model does not use (tens of seconds on a loaded machine)
     rng = np.random.default_rng(seed)
     t0 = time.time()
-    rows: list[dict[str, Any]] = []
-    if workers > 1:
+    rows: list[dict[str, Any]] = _load_cache(cache, cases, FEATURES) if cache else []
+    if rows:
+        pass
+    elif workers > 1:
         from multiprocessing import get_context
 
         with get_context("spawn").Pool(workers) as pool:
@@ -129,6 +131,8 @@ def train_classifier(cases: list[Case], out_dir: str | os.PathLike, *, seed: int
             rows.append(extract_candidates(c))
             if progress:
                 progress(i + 1, len(cases))
+    if cache and not Path(cache).exists():
+        _save_cache(cache, cases, FEATURES, rows)
     used = [r for r in rows if "X" in r]
     skipped = [{"case": r["case"], "reason": r["skipped"]} for r in rows if "X" not in r]
     if not used:
@@ -142,8 +146,6 @@ def train_classifier(cases: list[Case], out_dir: str | os.PathLike, *, seed: int
     sw = 1.0 + ag
     extract_s = time.time() - t0
     ug = np.unique(groups)
-    val_groups = set(rng.permutation(ug)[: max(1, len(ug) // 5)].tolist())
-    is_val = np.array([g in val_groups for g in groups])
     # small data sets (a user's first few labelled exams) need smaller leaves than the default 20 samples
     # (and fewer boosting rounds: 300 rounds on a handful of samples only over-fit and cost time)
     params = dict(max_iter=300 if len(y) >= 1000 else 50, learning_rate=0.08, max_leaf_nodes=31,
@@ -152,23 +154,36 @@ def train_classifier(cases: list[Case], out_dir: str | os.PathLike, *, seed: int
                                "class_counts": {CLASS_NAMES[int(k)]: int(v) for k, v in zip(*np.unique(y, return_counts=True))},
                                "sample_weight": "1 + candidate Agatston"}
     threshold = 0.5
-    if is_val.any() and (~is_val).any():
+    # out-of-fold probabilities: k folds by patient (5, fewer for small sets), every candidate predicted by a
+    # model that never saw its patient; the coronary threshold is chosen on all of them
+    k = int(min(5, len(ug)))
+    if k >= 2:
+        fold_of = {g: i % k for i, g in enumerate(rng.permutation(ug))}
+        fold = np.array([fold_of[g] for g in groups])
+        proba = np.zeros((len(y), len(CLASS_NAMES)))
         with threadpool_limits(1):
-            clf = HistGradientBoostingClassifier(**params).fit(X[~is_val], y[~is_val], sample_weight=sw[~is_val])
-            proba = clf.predict_proba(X[is_val])
-        threshold, sweep = _choose_threshold(proba, clf.classes_, y[is_val], ag[is_val], exam[is_val])
-        pred = decide(proba, clf.classes_, threshold)
+            for f in range(k):
+                tr = fold != f
+                if len(np.unique(y[tr])) < 2:
+                    continue
+                clf = HistGradientBoostingClassifier(**params).fit(X[tr], y[tr], sample_weight=sw[tr])
+                cols = [int(c) for c in clf.classes_]
+                proba[np.ix_(~tr, cols)] = clf.predict_proba(X[~tr])
+        classes = np.array(sorted(CLASS_NAMES))
+        threshold, sweep = _choose_threshold(proba, classes, y, ag, exam)
+        pred = decide(proba, classes, threshold)
         labels = sorted(CLASS_NAMES)
-        rep = classification_report(y[is_val], pred, labels=labels, target_names=[CLASS_NAMES[k] for k in labels],
+        rep = classification_report(y, pred, labels=labels, target_names=[CLASS_NAMES[k] for k in labels],
                                     output_dict=True, zero_division=0)
         metrics["validation"] = {
-            "patients": len(val_groups), "candidates": int(is_val.sum()),
-            "accuracy": round(float((pred == y[is_val]).mean()), 4),
-            "coronary_vs_other_accuracy": round(float(((pred > 0) == (y[is_val] > 0)).mean()), 4),
+            "scheme": f"out-of-fold, {k} folds by patient", "patients": int(len(ug)), "candidates": int(len(y)),
+            "accuracy": round(float((pred == y).mean()), 4),
+            "coronary_vs_other_accuracy": round(float(((pred > 0) == (y > 0)).mean()), 4),
             "f1": {k: round(v["f1-score"], 4) for k, v in rep.items() if k in CLASS_NAMES.values()},
-            "confusion": confusion_matrix(y[is_val], pred, labels=labels).tolist(),
+            "confusion": confusion_matrix(y, pred, labels=labels).tolist(),
             "threshold": threshold,
             "exam_agreement_vs_reference_candidates": sweep[threshold],
+            "threshold_sweep": {str(t): v for t, v in sweep.items()},
         }
     t1 = time.time()
     with threadpool_limits(1):
@@ -223,3 +238,31 @@ def _choose_threshold(proba: np.ndarray, classes: np.ndarray, y: np.ndarray, ag:
         if key > best_key:
             best, best_key = float(t), key
     return best, sweep
+
+
+def _save_cache(path: str | os.PathLike, cases: list[Case], features: list[str], rows: list[dict[str, Any]]) -> None:
+    """Extracted candidates (features, classes, scores per exam) for re-fitting without re-extracting."""
+    data = {"features": json.dumps(features), "cases": json.dumps([c.case_id for c in cases])}
+    for i, r in enumerate(rows):
+        data[f"meta_{i}"] = json.dumps({k: r[k] for k in ("case", "group", "skipped") if k in r})
+        if "X" in r:
+            data[f"X_{i}"], data[f"y_{i}"], data[f"ag_{i}"] = r["X"], r["y"], r["agatston"]
+    tmp = Path(str(path) + ".part.npz")
+    np.savez_compressed(tmp, **data)
+    os.replace(tmp, path)
+
+
+def _load_cache(path: str | os.PathLike, cases: list[Case], features: list[str]) -> list[dict[str, Any]]:
+    """Rows saved by :func:`_save_cache` when they belong to the same cases and features; else []."""
+    if not Path(path).exists():
+        return []
+    with np.load(path) as z:
+        if json.loads(str(z["features"])) != features or json.loads(str(z["cases"])) != [c.case_id for c in cases]:
+            return []
+        rows = []
+        for i in range(len(cases)):
+            r = json.loads(str(z[f"meta_{i}"]))
+            if f"X_{i}" in z:
+                r.update(X=z[f"X_{i}"], y=z[f"y_{i}"], agatston=z[f"ag_{i}"])
+            rows.append(r)
+    return rows

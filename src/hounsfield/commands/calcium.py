@@ -246,6 +246,9 @@ def train_calcium(
     seed: int = typer.Option(0, "--seed"),
     name: str = typer.Option("calcium-lesions", "--name", help="Model name in the manifest."),
     workers: int = typer.Option(1, "--workers", min=1),
+    candidates: Optional[Path] = typer.Option(None, "--candidates", help="Cache file (.npz) of the extracted "
+                                              "candidates: written on the first run, reused by later runs on the same "
+                                              "exams (re-fitting without re-extracting)."),
 ) -> None:
     """Train the lesion classifier (coronary LM/LAD/LCX/RCA vs other) on labelled CTs."""
     import shlex
@@ -263,7 +266,7 @@ def train_calcium(
     with progress_bar() as bar:
         task = bar.add_task("candidates", total=len(cases))
         res = train_classifier(cases, output, seed=seed, name=name, command=command, trained_on=trained_on,
-                               workers=workers, progress=lambda i, n: bar.update(task, completed=i))
+                               workers=workers, cache=candidates, progress=lambda i, n: bar.update(task, completed=i))
     m = res["metrics"]
     typer.echo(f"{res['entry'].path}: {m['n_candidates']} candidates from {m['n_exams']} exams; "
                f"validation {json.dumps(m.get('validation', {}).get('f1', {}))}")
