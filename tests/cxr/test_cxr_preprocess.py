@@ -46,3 +46,20 @@ def test_real_fixture_preprocess_sizes(fixtures_dir):
     for s in (224, 512):
         x = preprocess(r, preset(s))
         assert x.shape == (s, s) and x.dtype == np.float32 and 0 <= x.min() and x.max() <= 1
+
+
+def test_heart_region_cut_out_and_recorded():
+    from hounsfield.cxr.preprocess import HEART_REGION
+
+    img = np.zeros((400, 400), np.float32)
+    img[100:300, 200:300] = 1.0  # the region's lower-right half
+    p = preset(50, equalize=False, region=(0.25, 0.75, 0.25, 0.75))
+    assert (p.size, p.resize, p.region) == (50, 50, (0.25, 0.75, 0.25, 0.75))
+    out = preprocess(img, p)
+    assert out.shape == (50, 50)
+    assert out[:, :24].max() < 0.05 and out[:, 26:].min() > 0.95  # 200 px cut-out -> 50 px, edge at the centre
+    assert Preprocess.from_dict(p.to_dict()) == p and p.to_dict()["region"] == [0.25, 0.75, 0.25, 0.75]
+    assert Preprocess.from_dict(preset(224).to_dict()).region is None
+    assert preset(224, region=HEART_REGION).region == HEART_REGION
+    with pytest.raises(ValueError):
+        Preprocess(region=(0.8, 0.2, 0.0, 1.0))

@@ -100,6 +100,19 @@ def test_regression_task_end_to_end(cohort, tmp_path):
     assert np.all((res["score"] >= 0) & (res["score"] <= 2000)) and np.all((res["p_cac_gt0"] >= 0) & (res["p_cac_gt0"] <= 1))
 
 
+def test_heart_region_and_max_folds(cohort, tmp_path):
+    out = tmp_path / "one"
+    assert main(["train", "cxr", "--data", str(cohort / "labels.csv"), "-o", str(out), "--arch", "efficientnet-b0",
+                 "--kfold", "3", "--max-folds", "1", "--epochs", "1", "--size", "48", "--batch-size", "4",
+                 "--region", "heart", "--bn-images", "4", "--save", "--n-boot", "20", "--threads", "1"]) == 0
+    m = json.loads((out / "cv_metrics.json").read_text())
+    assert len(m["folds"]) == 1 and m["pooled"]["n_images"] == len(json.loads((out / "folds.json").read_text())[0]["test_groups"])
+    model = load_model(out / "model.pt")
+    assert model.preprocess.region == (0.18, 0.72, 0.23, 0.77) and model.preprocess.size == 48
+    assert main(["train", "cxr", "--data", str(cohort / "labels.csv"), "-o", str(out), "--region", "1,2"]) == 2
+    assert main(["train", "cxr", "--data", str(cohort / "labels.csv"), "-o", str(out), "--max-folds", "9"]) == 2
+
+
 @pytest.mark.parametrize("arch", ARCHS)
 def test_networks_build_and_run(arch):
     import torch
@@ -129,10 +142,20 @@ def test_cli_errors(tmp_path, capsys):
     assert "error:" in err
 
 
-def test_no_bundled_model_is_said_plainly(fixtures_dir, tmp_path, capsys):
-    code = main(["cxr", str(fixtures_dir / "cxr" / "00000001_000.png"), "--csv", str(tmp_path / "o.csv"),
-                 "--models", str(tmp_path)])
-    assert code == 2 and "no bundled CXR calcium model" in capsys.readouterr().err
+def test_bundled_model_is_the_default(fixtures_dir, tmp_path, capsys):
+    files = [fixtures_dir / "cxr" / n for n in ("00000001_000.png", "00027426_000.png", DCM, "Fake_MONOHR1.dcm")]
+    out = tmp_path / "o.csv"
+    assert main(["cxr", *map(str, files), "--csv", str(out), "--threads", "1"]) == 0
+    err = capsys.readouterr().err
+    assert "cxr-cac" in err and "synthetic" in err and "research use only" in err
+    rows = list(csv.DictReader(open(out)))
+    assert len(rows) == 4
+    for r in rows:
+        assert 0.0 <= float(r["p_cac_gt0"]) <= 1.0 and r["model"].startswith("cxr-cac")
+        assert r["trained_on"].startswith("synthetic") and "no real radiograph" in r["trained_on"]
+    model = load_model(__import__("hounsfield.models.registry", fromlist=["x"]).model_path("cxr-cac"))
+    assert model.arch == "efficientnet-b0" and model.preprocess.size == 224 and model.preprocess.region is not None
+    assert main(["cxr", str(files[0]), "--csv", str(out), "--model", "no-such-model"]) == 2
 
 
 def test_batchnorm_recalibration_matches_batch_statistics():

@@ -115,6 +115,8 @@ def test_screen_routes_a_radiograph_to_cxr(tmp_path):
     res = screen(fixture_path("cxr", "00000001_000.png"), tmp_path)
     assert res.kind == "radiograph" and [s.name for s in res.sections] == ["cxr"]
     sec = res.sections[0]
-    # no bundled CXR model yet: said plainly, never a made-up probability
-    assert sec.status == "not analysed" and sec.reason
+    # the bundled synthetic-trained model (cxr-cac) answers, and says what it was trained on
+    assert sec.status == "done", sec.reason
+    assert 0.0 <= sec.values["p_cac_gt0"] <= 1.0
+    assert sec.models and "synthetic" in sec.models[0]["trained_on"]
     assert (tmp_path / "report.html").exists()

@@ -34,6 +34,11 @@ def cxr(
     files = expand_inputs(inputs)
     net, label = resolve_model(model, models_dir)
     stderr.print(f"model {label}: {net.arch} {net.task}, trained on: {net.trained_on}")
+    held = (net.info.get("manifest_metrics") or {}).get("auroc_cac_gt0")
+    if isinstance(held, dict) and held.get("value") is not None:
+        ci = held.get("ci95") or [float("nan")] * 2
+        stderr.print(f"its held-out AUROC for CAC > 0 on synthetic radiographs: {held['value']:.2f} "
+                     f"(95% CI {ci[0]:.2f}-{ci[1]:.2f})")
     stderr.print("research use only: not validated on real patients' radiographs", style="yellow")
     rows = predict_files(files, net, label)
     write_rows_csv(rows, csv)
@@ -56,6 +61,22 @@ def _trained_on(csv_path: Path, n: int, n_patients: int) -> str:
         except ValueError:
             pass
     return f"{n} radiographs of {n_patients} patients listed in {csv_path.name}"
+
+
+def _parse_region(text: Optional[str]) -> Optional[tuple[float, float, float, float]]:
+    if not text or text.lower() in ("none", "full"):
+        return None
+    if text.lower() == "heart":
+        from ..cxr.preprocess import HEART_REGION
+
+        return HEART_REGION
+    try:
+        vals = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        vals = ()
+    if len(vals) != 4:
+        raise InputError(f"--region must be 'heart' or four fractions top,bottom,left,right; got '{text}'")
+    return vals  # type: ignore[return-value]
 
 
 @train_app.command("cxr")
@@ -85,6 +106,9 @@ def train_cxr(
     trained_on: Optional[str] = typer.Option(None, "--trained-on", help="Statement of the training data saved with the model."),
     threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch."),
     n_boot: int = typer.Option(1000, "--n-boot", help="Bootstrap resamples for the 95% CIs."),
+    region: Optional[str] = typer.Option(None, "--region", help="Cut-out before resizing: 'heart' (heart + mediastinum) or 'top,bottom,left,right' fractions; recorded in the model config."),
+    max_folds: Optional[int] = typer.Option(None, "--max-folds", help="Train and evaluate only the first N outer folds (time budget)."),
+    bn_images: int = typer.Option(0, "--bn-images", help="Recompute BatchNorm statistics on this many training images per epoch (0: all)."),
 ) -> None:
     """k-fold cross-validated training (patient-grouped, inner validation for model selection)."""
     from ..console import stderr
@@ -92,10 +116,12 @@ def train_cxr(
     from ..cxr.train import TrainConfig, cross_validate
 
     records = read_labels_csv(data, image_root)
+    box = _parse_region(region)
     cfg = TrainConfig(task=task, arch=arch, kfold=kfold, epochs=epochs, lr=lr, wd=wd, batch_size=batch_size,
                       momentum=momentum, optimizer=optimizer, size=size, equalize=equalize,
                       val_fraction=val_fraction, augment=augment, patience=patience, seed=seed, n_boot=n_boot,
-                      pretrained=pretrained, init=str(init) if init else None, threads=threads)
+                      pretrained=pretrained, init=str(init) if init else None, threads=threads, region=box,
+                      max_folds=max_folds, bn_images=bn_images)
     n_pat = len({r.patient_id for r in records})
     statement = trained_on or _trained_on(data, len(records), n_pat)
     command = "hounsfield " + " ".join(sys.argv[1:]) if sys.argv and "hounsfield" in sys.argv[0] else ""
@@ -111,32 +137,43 @@ def train_cxr(
 @phantom_app.command("cxr")
 def phantom_cxr(
     out: Path = typer.Option(..., "-o", "--out", help="Output folder (images/, labels.csv, cohort.json)."),
+    n: int = typer.Option(0, "--n", help="N chest phantoms (hounsfield.phantoms) projected directly, no CT rendered."),
+    start: int = typer.Option(0, "--start", help="With --n: index of the first patient."),
+    arch_link: float = typer.Option(0.8, "--arch-link", help="With --n: correlation of aortic arch calcification with the coronary burden (0: default phantom)."),
+    zero_cac_rate: float = typer.Option(0.5, "--zero-cac-rate", help="With --n: share of patients without coronary calcium."),
+    voxel_mm: float = typer.Option(2.0, "--voxel-mm", help="With --n: grid on which the anatomy is projected (mm)."),
     from_dir: Optional[Path] = typer.Option(None, "--from", help="Cohort folder from 'hounsfield phantom chest'."),
     simple: int = typer.Option(0, "--simple", help="Instead of --from: N simple synthetic torsos (no phantoms package needed)."),
     fmt: str = typer.Option("png", "--format", help="png (16-bit), dicom, or both."),
     seed: int = typer.Option(0, "--seed", help="Seed (noise; torso anatomy with --simple)."),
     p_zero: float = typer.Option(0.5, "--p-zero", help="With --simple: share of patients without calcium."),
-    pixel_mm: float = typer.Option(0.5, "--pixel-mm", help="Detector pixel size (mm)."),
+    pixel_mm: Optional[float] = typer.Option(None, "--pixel-mm", help="Detector pixel size (mm; default 1.0 with --n, else 0.5)."),
     scatter_fraction: float = typer.Option(0.15, "--scatter-fraction", help="Scatter as a fraction of the blurred image."),
     detector_blur_mm: float = typer.Option(0.35, "--detector-blur-mm", help="Detector blur (Gaussian sigma, mm)."),
     photons: float = typer.Option(3e6, "--photons", help="Incident photons per mm^2 (0: no noise)."),
 ) -> None:
     """Synthetic PA chest radiographs (DRRs) with each patient's CAC score, plus labels.csv."""
     from ..console import progress_bar
-    from ..cxr.cohort import drr_cohort, torso_cohort
+    from ..cxr.cohort import drr_cohort, phantom_cohort, torso_cohort
     from ..cxr.drr import DRRSettings
 
-    if (from_dir is None) == (simple <= 0):
-        raise InputError("give either --from DIR (a 'hounsfield phantom chest' cohort) or --simple N")
+    if sum([n > 0, from_dir is not None, simple > 0]) != 1:
+        raise InputError("give one of --n N (chest phantoms), --from DIR (a 'hounsfield phantom chest' cohort) "
+                         "or --simple N")
+    if not 0 <= arch_link < 1:
+        raise InputError(f"--arch-link must be in [0, 1), got {arch_link}")
     formats = {"png": ["png"], "dicom": ["dicom"], "both": ["png", "dicom"]}.get(fmt)
     if formats is None:
         raise InputError(f"--format must be png, dicom or both, got '{fmt}'")
-    settings = DRRSettings(pixel_mm=pixel_mm, scatter_fraction=scatter_fraction, detector_blur_mm=detector_blur_mm,
+    settings = DRRSettings(pixel_mm=pixel_mm or (1.0 if n > 0 else 0.5), scatter_fraction=scatter_fraction, detector_blur_mm=detector_blur_mm,
                            photons_per_mm2=photons or None)
     with progress_bar() as bar:
         task = bar.add_task("radiographs", total=None)
         update = lambda i, n: bar.update(task, completed=i, total=n)  # noqa: E731
-        if from_dir is not None:
+        if n > 0:
+            csv_path = phantom_cohort(n, out, settings, formats, seed, start, arch_link, zero_cac_rate, voxel_mm,
+                                      update)
+        elif from_dir is not None:
             csv_path = drr_cohort(from_dir, out, settings, formats, seed, update)
         else:
             csv_path = torso_cohort(simple, out, settings, formats, seed, p_zero, update)

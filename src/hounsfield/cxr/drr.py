@@ -52,7 +52,7 @@ import numpy as np
 from ..volume import Volume
 from .io import Radiograph
 
-__all__ = ["DRRSettings", "drr", "attenuation", "line_integrals"]
+__all__ = ["DRRSettings", "drr", "attenuation", "line_integrals", "radiograph_from_integrals"]
 
 
 @dataclass(frozen=True)
@@ -166,15 +166,35 @@ def drr(volume: Volume, settings: DRRSettings = DRRSettings(), rng: np.random.Ge
     field = np.zeros((side, side), dtype=np.float64)
     top, left = (side - proj.shape[0]) // 2, (side - proj.shape[1]) // 2
     field[top:top + proj.shape[0], left:left + proj.shape[1]] = proj
+    meta = {
+        "source": volume.meta.source, "format": "drr", "photometric": "MONOCHROME2",
+        "patient_id": volume.meta.patient_id, "view": "PA",
+        "decisions": [f"DRR (parallel-beam PA) of a CT {volume.shape} at {px:g} mm pixels"],
+    }
+    return radiograph_from_integrals(field, settings, rng, meta)
+
+
+def radiograph_from_integrals(field: np.ndarray, settings: DRRSettings, rng: np.random.Generator | int | None,
+                              meta: dict[str, Any] | None = None) -> Radiograph:
+    """Steps 3-5 of the DRR: attenuation line integrals on the detector (pixels of
+    ``settings.pixel_mm``, PA orientation) -> primary + scatter -> quantum noise ->
+    detector blur -> ``-log`` -> percentile window (a :class:`Radiograph` in ``[0, 1]``).
+    """
+    from scipy import ndimage
+
+    px = float(settings.pixel_mm)
+    field = np.asarray(field, dtype=np.float64)
+    rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     primary = np.exp(-field)
     signal = primary
     if settings.scatter_fraction and settings.scatter_fraction > 0:
         # scatter is smooth: blur a 4x-downsampled copy (exact enough for sigma >> 4 pixels), upsample back
         f = 4 if settings.scatter_sigma_mm / px >= 16 else 1
-        small = primary[: side - side % f, : side - side % f].reshape(side // f, f, side // f, f).mean(axis=(1, 3))
+        h, w = primary.shape
+        small = primary[: h - h % f, : w - w % f].reshape(h // f, f, w // f, f).mean(axis=(1, 3))
         small = ndimage.gaussian_filter(small, settings.scatter_sigma_mm / px / f, mode="nearest", truncate=3.0)
         scatter = np.pad(ndimage.zoom(small, f, order=1, grid_mode=True, mode="nearest"),
-                         ((0, side % f), (0, side % f)), mode="edge")
+                         ((0, h % f), (0, w % f)), mode="edge")
         signal = primary + settings.scatter_fraction * scatter
     if settings.photons_per_mm2:
         n0 = float(settings.photons_per_mm2) * px * px
@@ -185,10 +205,9 @@ def drr(volume: Volume, settings: DRRSettings = DRRSettings(), rng: np.random.Ge
     log_image = -np.log(np.maximum(signal, floor))
     lo, hi = np.percentile(log_image, settings.window_percentiles)
     pixels = np.clip((log_image - lo) / max(hi - lo, 1e-9), 0.0, 1.0).astype(np.float32)
-    meta = {
-        "source": volume.meta.source, "format": "drr", "photometric": "MONOCHROME2",
-        "patient_id": volume.meta.patient_id, "view": "PA", "drr": settings.to_dict(),
-        "line_integral_max": float(field.max()), "window": [float(lo), float(hi)],
-        "decisions": [f"DRR (parallel-beam PA) of a CT {volume.shape} at {px:g} mm pixels"],
-    }
+    meta = dict(meta or {})
+    meta.setdefault("format", "drr")
+    meta.setdefault("photometric", "MONOCHROME2")
+    meta.setdefault("view", "PA")
+    meta.update({"drr": settings.to_dict(), "line_integral_max": float(field.max()), "window": [float(lo), float(hi)]})
     return Radiograph(pixels, (px, px), meta)

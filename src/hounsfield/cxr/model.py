@@ -157,7 +157,7 @@ class CXRModel:
         outs = []
         with torch.inference_mode():
             for s in range(0, len(batch), batch_size):
-                x = torch.as_tensor(np.asarray(batch[s:s + batch_size], dtype=np.float32))
+                x = torch.from_numpy(np.array(batch[s:s + batch_size], dtype=np.float32))
                 outs.append(self.net(x).float().cpu().numpy())
         return np.concatenate(outs, axis=0) if outs else np.zeros((0, self.n_outputs), np.float32)
 

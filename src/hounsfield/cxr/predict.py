@@ -44,6 +44,8 @@ def resolve_model(model: str | os.PathLike | None = None, models_dir: str | os.P
     m = load_model(entry.path)
     if entry.trained_on:
         m.trained_on = entry.trained_on
+    if entry.metrics:
+        m.info = {**m.info, "manifest_metrics": entry.metrics}
     return m, f"{entry.name} ({entry.sha256[:12]})"
 
 

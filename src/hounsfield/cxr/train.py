@@ -65,6 +65,9 @@ class TrainConfig:
     pretrained: bool = False
     init: str | None = None
     threads: int | None = None
+    region: tuple[float, float, float, float] | None = None  # heart/mediastinum cut-out (Preprocess.region)
+    max_folds: int | None = None  # train only the first N outer folds (the rest are not evaluated)
+    bn_images: int = 0  # precise-BN over this many inner-training images (0: all)
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -77,6 +80,13 @@ class TrainConfig:
             raise InputError("--optimizer must be adamw or sgd")
         if self.epochs < 1 or self.batch_size < 1:
             raise InputError("--epochs and --batch-size must be positive")
+        if self.max_folds is not None and not 1 <= self.max_folds <= self.kfold:
+            raise InputError(f"--max-folds must be between 1 and --kfold ({self.kfold})")
+        if self.region is not None:
+            try:
+                Preprocess(region=tuple(self.region))
+            except (TypeError, ValueError) as exc:
+                raise InputError(f"--region: {exc}") from None
 
     @property
     def learning_rate(self) -> float:
@@ -84,10 +94,11 @@ class TrainConfig:
 
     @property
     def preprocess(self) -> Preprocess:
-        return preset(self.size, self.equalize)
+        return preset(self.size, self.equalize, self.region)
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
+        d["region"] = list(self.region) if self.region is not None else None
         d["learning_rate"] = self.learning_rate
         d["preprocess"] = self.preprocess.to_dict()
         return d
@@ -220,7 +231,10 @@ def _train_fold(
             total += float(loss.detach()) * len(idx)
             seen += len(idx)
         sched.step()
-        recalibrate_batchnorm(net, x_train, max(cfg.batch_size, 16))
+        bn_x = x_train
+        if cfg.bn_images and len(x_train) > cfg.bn_images:
+            bn_x = x_train[np.sort(rng.choice(len(x_train), cfg.bn_images, replace=False))]
+        recalibrate_batchnorm(net, bn_x, max(cfg.batch_size, 16))
         val_loss, _ = _mean_loss(net, x_val, t_val, cfg.task, max(cfg.batch_size, 16))
         row = {"fold": fold.index, "epoch": epoch, "train_loss": total / max(seen, 1), "val_loss": val_loss,
                "seconds": round(time.perf_counter() - t0, 2), "selected": False}
@@ -293,7 +307,10 @@ def cross_validate(
     oof: dict[str, np.ndarray] = {}
     oof_fold = np.full(len(records), -1)
     best_model: tuple[float, CXRModel] | None = None
-    for fold in folds:
+    trained = folds[: cfg.max_folds] if cfg.max_folds else folds
+    if len(trained) < len(folds):
+        log(f"training {len(trained)} of {len(folds)} outer folds (--max-folds); pooled metrics cover those folds")
+    for fold in trained:
         model, hist, val_loss = _train_fold(cfg, fold, x, cac, log)
         history += hist
         pred = model.interpret(model.outputs(x[fold.test]))
@@ -308,10 +325,14 @@ def cross_validate(
         if best_model is None or val_loss < best_model[0]:
             best_model = (val_loss, model)
     # pooled out-of-fold predictions; each fold's own threshold decided its category
-    thresholds = np.array([fm["threshold"] for fm in fold_metrics])[oof_fold]
+    done = oof_fold >= 0  # all images unless --max-folds
+    thr_of = {fm["fold"]: fm["threshold"] for fm in fold_metrics}
+    thresholds = np.array([thr_of.get(int(f), 0.5) for f in oof_fold])[done]
     oof["category"] = oof["category"].astype(int)
-    pooled = evaluate_predictions(cac, oof, 0.5, groups, cfg.n_boot, cfg.seed)
-    pooled["cac_gt0_at_threshold"] = _pooled_binary(cac, oof["p_cac_gt0"], thresholds)
+    oof_done = {k: v[done] for k, v in oof.items()}
+    pooled = evaluate_predictions(cac[done], oof_done, 0.5, groups[done], cfg.n_boot, cfg.seed)
+    pooled["cac_gt0_at_threshold"] = _pooled_binary(cac[done], oof_done["p_cac_gt0"], thresholds)
+    pooled["n_images"] = int(done.sum())
     elapsed = time.perf_counter() - t_start
     result = {"task": cfg.task, "arch": cfg.arch, "kfold": cfg.kfold, "n_images": len(records),
               "n_patients": int(np.unique(groups).size), "trained_on": trained_on,
@@ -333,8 +354,8 @@ def cross_validate(
         from .figures import plot_confusion, plot_losses, plot_roc
 
         plot_losses(history, out / "loss_curves.png")
-        curves = {f"fold {f.index}": (cac[f.test] > 0, oof["p_cac_gt0"][f.test]) for f in folds}
-        curves["pooled"] = (cac > 0, oof["p_cac_gt0"])
+        curves = {f"fold {f.index}": (cac[f.test] > 0, oof["p_cac_gt0"][f.test]) for f in trained}
+        curves["pooled"] = (cac[done] > 0, oof["p_cac_gt0"][done])
         plot_roc(curves, out / "roc_cac_gt0.png")
         plot_confusion(pooled["confusion_categories"], out / "confusion_categories.png",
                        title="CAC category (pooled out-of-fold)")

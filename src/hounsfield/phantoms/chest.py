@@ -350,6 +350,10 @@ def build_patient(params: PatientParams) -> ChestPhantom:
     hu = tissue_hu(params.age, params.contrast, rng)
     plaques = sample_plaques(params, heart, patient_rng(params.seed, params.index, 2))
     distract = sample_distractors(params, heart, patient_rng(params.seed, params.index, 3))
+    if params.arch_calcium_mm3 > 0:  # opt-in (aortic.py): arch calcification linked to the coronary burden
+        from .aortic import sample_arch_plaques
+
+        distract += sample_arch_plaques(params.arch_calcium_mm3, heart, patient_rng(params.seed, params.index, 41))
     ph = ChestPhantom(params=params, spine=spine, body=body, heart=heart, hu=hu, plaques=plaques,
                       distractors=distract, landmarks=lm)
     lm.update(paint_pelvis_landmarks(spine, params))

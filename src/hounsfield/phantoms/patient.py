@@ -11,6 +11,8 @@ import numpy as np
 __all__ = ["PatientParams", "sample_params", "patient_rng"]
 
 TRANSITIONAL = ("T13", "L6", "sacralised_L5")
+#: opt-in fields, left out of ``to_dict`` while at their default
+OPT_IN = ("arch_calcium_mm3",)
 
 
 def patient_rng(seed: int, index: int, stream: int = 0) -> np.random.Generator:
@@ -47,6 +49,9 @@ class PatientParams:
     contrast: bool = False
     arms_down: bool = False
     cac_burden: float = 0.0  # target Agatston-like burden (0 = no coronary calcium)
+    # opt-in (0 = off, the default phantom): extra aortic arch calcification (mm^3) correlated with the coronary
+    # burden, for synthetic radiographs (see aortic.py); drawn by sample_params(arch_link=...)
+    arch_calcium_mm3: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -54,16 +59,24 @@ class PatientParams:
         d["heart_shift_mm"] = list(self.heart_shift_mm)
         d["heart_axis_jitter"] = list(self.heart_axis_jitter)
         d["position_mm"] = list(self.position_mm)
+        for k in OPT_IN:  # opt-in fields are written only when used (default output unchanged)
+            if d[k] == 0.0:
+                del d[k]
         return d
 
 
 def sample_params(seed: int, index: int = 0, *, transitional_rate: float = 0.08, zero_cac_rate: float = 0.5,
-                  contrast: bool = False, arms_down_rate: float = 0.1) -> PatientParams:
+                  contrast: bool = False, arms_down_rate: float = 0.1, arch_link: float = 0.0) -> PatientParams:
     """Draw one patient.
 
     CAC burden follows the shape of population data (MESA, Heinz Nixdorf
     Recall): about ``zero_cac_rate`` of patients have none, more often the
     younger and the women; the rest spread log-uniformly from ~1 to ~3000.
+
+    ``arch_link`` (opt-in, default 0 = off): latent correlation between the
+    coronary burden and extra aortic arch calcification
+    (:func:`~.aortic.draw_arch_calcium`; 0.8 reproduces Adar et al., Vasa
+    2015), drawn from its own random stream so every other parameter is unchanged.
     """
     rng = patient_rng(seed, index, 0)
     sex = "M" if rng.random() < 0.55 else "F"
@@ -92,10 +105,16 @@ def sample_params(seed: int, index: int = 0, *, transitional_rate: float = 0.08,
     logit = np.log((1 - zero_cac_rate) / zero_cac_rate) + 0.075 * (age - 62) + (0.55 if not fem else -0.55)
     has_cac = rng.random() < 1 / (1 + np.exp(-logit))
     burden = float(10 ** rng.uniform(0.0, 3.5) * (1 + 0.01 * (age - 62))) if has_cac else 0.0
+    arch = 0.0
+    if arch_link > 0:
+        from .aortic import draw_arch_calcium
+
+        arch = draw_arch_calcium(max(burden, 0.0), age, patient_rng(seed, index, 40), rho=float(arch_link),
+                                 zero_rate=zero_cac_rate)
     return PatientParams(
         seed=int(seed), index=int(index), sex=sex, age=round(age, 1), stature=stature, width=width, depth=depth,
         sat_mm=sat_mm, vat=vat, muscle=muscle, kyphosis_mm=kyph, lordosis_mm=lord, scoliosis_mm=scol,
         transitional=trans, heart_scale=heart_scale, heart_shift_mm=hshift, heart_axis_jitter=hjit,
         diaphragm_mm=diaph, position_mm=pos, contrast=contrast, arms_down=bool(rng.random() < arms_down_rate),
-        cac_burden=max(burden, 0.0),
+        cac_burden=max(burden, 0.0), arch_calcium_mm3=arch,
     )

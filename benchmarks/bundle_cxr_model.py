@@ -1,0 +1,65 @@
+"""Copy a trained CXR model into the package as ``cxr-cac`` and register it in the manifest.
+
+Usage::
+
+    PYTHONPATH=src python3 benchmarks/bundle_cxr_model.py RUN DRR [TIMING.json]
+
+``RUN``: the ``hounsfield train cxr ... --save`` folder (model.pt, cv_metrics.json, config.json);
+``DRR``: the ``hounsfield phantom cxr --n`` folder it was trained on (cohort.json); ``TIMING.json``:
+optional inference timing (``benchmarks/cxr_inference_speed.py --model RUN/model.pt``) stored with the metrics.
+The statement, command and held-out metrics below describe the bundled run (seed 2026 cohort, fold 0).
+"""
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from hounsfield.models.registry import BUNDLED_DIR, register_model
+
+run, drr = Path(sys.argv[1]), Path(sys.argv[2])
+timing = json.loads(Path(sys.argv[3]).read_text()) if len(sys.argv) > 3 else {}
+m = json.loads((run / "cv_metrics.json").read_text())
+cfg = json.loads((run / "config.json").read_text())
+coh = json.loads((drr / "cohort.json").read_text())
+dst = BUNDLED_DIR / "cxr_cac.pt"
+shutil.copyfile(run / "model.pt", dst)
+p = m["pooled"]
+f0 = m["folds"][0]
+keep = lambda d: {k: d[k] for k in d if k in ("value", "ci95", "n", "n_pos")} if isinstance(d, dict) else d
+metrics = {
+    "held_out": "outer test fold 0 of a patient-grouped stratified 5-fold split (200 patients never used for "
+                "training, epoch selection, threshold or calibration); synthetic radiographs only",
+    "n_test_images": p.get("n_images"),
+    "auroc_cac_gt0": p["auroc_cac_gt0"], "auroc_cac_ge100": p.get("auroc_cac_ge100"),
+    "auroc_cac_ge400": p.get("auroc_cac_ge400"),
+    "cac_gt0_at_threshold": {k: p["cac_gt0_at_threshold"].get(k) for k in
+                             ("sensitivity", "specificity", "ppv", "npv", "balanced_accuracy", "tp", "fp", "tn", "fn")},
+    "kappa_linear": p.get("kappa_linear"), "kappa_quadratic": p.get("kappa_quadratic"),
+    "brier_p_cac_gt0": p.get("brier_p_cac_gt0", (p.get("calibration_p_cac_gt0") or {}).get("brier")),
+    "spearman_cac": p.get("spearman"), "calibration_p_cac_gt0": {k: p["calibration_p_cac_gt0"][k] for k in ("brier", "ece", "intercept", "slope")},
+    "selected_epoch": f0["selected_epoch"], "threshold": f0["threshold"],
+    "train_seconds": m["seconds"]["total"],
+    "target": "AUROC CAC>0 >= 0.90 on held-out synthetic radiographs: " +
+              ("met" if p["auroc_cac_gt0"]["value"] >= 0.90 else "NOT met"),
+    **({"inference": timing} if timing else {}),
+}
+n_train = int(round(coh["n"] * (cfg["kfold"] - 1) / cfg["kfold"]))
+trained_on = (f"synthetic: {n_train} PA radiographs (inner training + validation of outer fold 0) of hounsfield chest "
+              f"phantoms ({coh['source']}), projected from the phantom description (hounsfield.cxr.phantom_drr) with "
+              f"the opt-in aortic-arch/coronary link arch_link={coh['arch_link']:g}; labels = the phantoms' clinical "
+              "Agatston score; no real radiograph or real patient data")
+cmd = (f"hounsfield phantom cxr --n {coh['n']} --seed {coh['seed']} -o DRR && "
+       + cfg["command"].replace(str(drr / "labels.csv"), "DRR/labels.csv").replace(str(run), "RUN"))
+model_json = json.loads((run / "model.json").read_text())
+e = register_model(BUNDLED_DIR, dst, name="cxr-cac", task="cxr-cac-classify", trained_on=trained_on, command=cmd,
+                   input={"image": "PA chest radiograph (DICOM, PNG, JPEG)", "preprocess": model_json["preprocess"],
+                          "outputs": ["p_cac_gt0", "p_cac_ge100", "p_cac_ge400", "category"]},
+                   config={"arch": cfg["arch"], "task": cfg["task"], "train_config": {k: cfg[k] for k in (
+                       "kfold", "max_folds", "epochs", "learning_rate", "wd", "batch_size", "momentum", "optimizer",
+                       "size", "region", "augment", "bn_images", "seed", "val_fraction")},
+                       "data": {"cohort": coh["source"], "n": coh["n"], "n_cac_gt0": coh["n_cac_gt0"],
+                                "drr": coh["drr"], "voxel_mm": coh["voxel_mm"], "arch_link": coh["arch_link"]},
+                       "weights": "float16", "selection": "epoch with the lowest inner-validation loss"},
+                   metrics=metrics, created="2026-11-23")
+print(e.sha256, dst.stat().st_size)
