@@ -44,6 +44,7 @@ from scipy import ndimage
 
 from ..errors import InputError
 from ..volume import Volume
+from .heart_model import coarse_grid
 
 __all__ = ["HeartNotFoundError", "HeartRegion", "heart_region"]
 
@@ -62,18 +63,7 @@ class HeartRegion:
     source: str = "builtin heuristic"
 
 
-def _coarse(volume: Volume, mm: float) -> Volume:
-    """Block means over whole voxels to about ``mm`` (RAS-reoriented), with the exact block-centre affine."""
-    ras = volume.to_ras()
-    sp = np.asarray(ras.spacing)
-    f = np.maximum(np.round(mm / sp), 1).astype(int)
-    shape = tuple(int(s // k) for s, k in zip(ras.shape, f))
-    arr = ras.array[: shape[0] * f[0], : shape[1] * f[1], : shape[2] * f[2]].astype(np.float32)
-    arr = arr.reshape(shape[0], f[0], shape[1], f[1], shape[2], f[2]).mean(axis=(1, 3, 5))
-    aff = ras.affine.copy()
-    aff[:3, :3] = ras.affine[:3, :3] * f[None, :]
-    aff[:3, 3] = ras.world((f - 1) / 2.0)
-    return Volume(arr, aff, ras.meta)
+_coarse = coarse_grid  # block means to ~3 mm, RAS (shared with the learned segmenter)
 
 
 def _largest(mask: np.ndarray, structure: np.ndarray | None = None) -> np.ndarray:
