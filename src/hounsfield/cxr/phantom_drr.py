@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from ..phantoms.calcium import plaque_occupancy
 from .drr import DRRSettings, attenuation, radiograph_from_integrals
 from .io import Radiograph
 
@@ -49,22 +50,7 @@ _WALL_HU = 40.0
 
 def _plaque_thickness(p, fine: float = 0.2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Chord length (mm) through plaque ``p`` along y on a ``fine`` grid in (x, z): (x, z, map[x, z])."""
-    ext = np.sqrt(((p.axes * p.radii[None, :]) ** 2).sum(axis=1))
-    lo, hi = p.centre - ext - fine, p.centre + ext + fine
-    fx = np.arange(lo[0], hi[0] + fine, fine)
-    fy = np.arange(lo[1], hi[1] + fine, fine)
-    fz = np.arange(lo[2], hi[2] + fine, fine)
-    X = (fx - p.centre[0])[:, None, None]
-    Y = (fy - p.centre[1])[None, :, None]
-    Z = (fz - p.centre[2])[None, None, :]
-    q = 0.0
-    for k in range(3):
-        a = p.axes[:, k]
-        q = q + ((a[0] * X + a[1] * Y + a[2] * Z) / p.radii[k]) ** 2
-    occ = (q <= 1.0).astype(np.float64)
-    if not occ.any():
-        occ[occ.shape[0] // 2, occ.shape[1] // 2, occ.shape[2] // 2] = 1.0
-    occ *= p.volume_mm3 / (occ.sum() * fine ** 3)  # exact physical volume
+    _, _, fx, _, fz, occ = plaque_occupancy(p, fine)
     return fx, fz, occ.sum(axis=1) * fine
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import erf
 
-__all__ = ["Plaque", "MASS_CALIBRATION", "CALCIUM_LABELS", "sample_plaques", "sample_distractors",
+__all__ = ["Plaque", "MASS_CALIBRATION", "CALCIUM_LABELS", "plaque_occupancy", "sample_plaques", "sample_distractors",
            "render_plaques"]
 
 #: mg / (HU mm^3): calcium-hydroxyapatite density per HU (120 kVp)
@@ -163,6 +163,33 @@ def sample_distractors(params, heart, rng: np.random.Generator) -> list[Plaque]:
     return out
 
 
+def plaque_occupancy(p: Plaque, fine: float = 0.2) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                                               np.ndarray, np.ndarray]:
+    """The plaque's ellipsoid on a ``fine`` grid: ``(lo, hi, fx, fy, fz, occ)``.
+
+    ``lo``/``hi``: world corners of the grid box; ``fx, fy, fz``: cell centres; ``occ``: cells inside,
+    scaled so that ``occ.sum() * fine**3`` is the exact physical volume (a plaque smaller than a cell
+    is one cell at the centre).
+    """
+    ext = np.sqrt(((p.axes * p.radii[None, :]) ** 2).sum(axis=1))
+    lo, hi = p.centre - ext - fine, p.centre + ext + fine
+    fx = np.arange(lo[0], hi[0] + fine, fine)
+    fy = np.arange(lo[1], hi[1] + fine, fine)
+    fz = np.arange(lo[2], hi[2] + fine, fine)
+    X = (fx - p.centre[0])[:, None, None]
+    Y = (fy - p.centre[1])[None, :, None]
+    Z = (fz - p.centre[2])[None, None, :]
+    q = 0.0
+    for k in range(3):
+        a = p.axes[:, k]
+        q = q + ((a[0] * X + a[1] * Y + a[2] * Z) / p.radii[k]) ** 2
+    occ = (q <= 1.0).astype(np.float64)
+    if not occ.any():  # tiny plaque: one cell at the centre
+        occ[occ.shape[0] // 2, occ.shape[1] // 2, occ.shape[2] // 2] = 1.0
+    occ *= p.volume_mm3 / (occ.sum() * fine ** 3)  # exact physical volume
+    return lo, hi, fx, fy, fz, occ
+
+
 def _weights(coarse: np.ndarray, fine: np.ndarray, h: float, sigma: float, box: float) -> np.ndarray:
     """W[i, f] = h * K(coarse_i - fine_f), K = box(width ``box``) * Gaussian(``sigma``), integral 1."""
     t = coarse[:, None] - fine[None, :]
@@ -185,23 +212,7 @@ def render_plaques(plaques: list[Plaque], x: np.ndarray, y: np.ndarray, z: np.nd
     out = []
     sz = 0.15 * thickness
     for p in plaques:
-        ext = np.sqrt(((p.axes * p.radii[None, :]) ** 2).sum(axis=1))
-        lo, hi = p.centre - ext - fine, p.centre + ext + fine
-        fx = np.arange(lo[0], hi[0] + fine, fine)
-        fy = np.arange(lo[1], hi[1] + fine, fine)
-        fz = np.arange(lo[2], hi[2] + fine, fine)
-        X = (fx - p.centre[0])[:, None, None]
-        Y = (fy - p.centre[1])[None, :, None]
-        Z = (fz - p.centre[2])[None, None, :]
-        q = 0.0
-        for k in range(3):
-            a = p.axes[:, k]
-            q = q + ((a[0] * X + a[1] * Y + a[2] * Z) / p.radii[k]) ** 2
-        occ = (q <= 1.0).astype(np.float64)
-        if not occ.any():  # tiny plaque: one cell at the centre
-            occ[occ.shape[0] // 2, occ.shape[1] // 2, occ.shape[2] // 2] = p.volume_mm3 / fine ** 3
-        else:
-            occ *= p.volume_mm3 / (occ.sum() * fine ** 3)  # exact physical volume
+        lo, hi, fx, fy, fz, occ = plaque_occupancy(p, fine)
         mv = p.motion if motion else np.zeros(3)
         reach = 3.5 * psf_sigma + np.abs(mv) / 2 + fine
         zreach = thickness / 2 + 3 * sz + abs(mv[2]) / 2 + fine
