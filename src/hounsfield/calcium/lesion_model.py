@@ -36,7 +36,7 @@ import numpy as np
 from scipy import ndimage
 
 from ..volume import Volume
-from .scoring import CalciumScore
+from .scoring import CalciumScore, _bbox
 
 __all__ = ["CLASS_NAMES", "FEATURES", "LesionClassifier", "decide", "lesion_features", "lesion_truth"]
 
@@ -122,10 +122,7 @@ def _context(lm: np.ndarray, arr: np.ndarray, spacing, n: int, threshold: float)
     """``(n, 10)`` tissue fractions and mean HU in the near shell and the ring around each lesion (same slices)."""
     dx, dy = float(spacing[0]), float(spacing[1])
     pad = np.array([int(np.ceil(RING_MM / dx)) + 1, int(np.ceil(RING_MM / dy)) + 1, 0])
-    idx = np.argwhere(lm > 0)
-    lo = np.maximum(idx.min(0) - pad, 0)
-    hi = np.minimum(idx.max(0) + pad + 1, lm.shape)
-    box = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi))
+    box = _bbox(lm > 0, pad)
     sub = lm[box]
     hu = arr[box].astype(np.float32)
     # in-plane distance to (and id of) the nearest lesion voxel of the same slice

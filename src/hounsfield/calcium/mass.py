@@ -32,7 +32,7 @@ import numpy as np
 from scipy import ndimage
 
 from ..volume import Volume
-from .scoring import CalciumScore
+from .scoring import CalciumScore, _bbox
 
 __all__ = ["integral_mass", "with_integral_mass"]
 
@@ -57,10 +57,7 @@ def integral_mass(score: CalciumScore, scored: Volume, c: float | None, *, margi
     voxel_volume = dx * dy * dz
     reach = margin_mm + ring_mm
     pad = np.array([int(np.ceil(reach / dx)) + 1, int(np.ceil(reach / dy)) + 1, 2])
-    idx = np.argwhere(lm > 0)
-    lo = np.maximum(idx.min(0) - pad, 0)
-    hi = np.minimum(idx.max(0) + pad + 1, lm.shape)
-    box = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi))
+    box = _bbox(lm > 0, pad)
     sub = lm[box]
     arr = ras.array[box].astype(np.float64)
     # in-plane distance to the nearest lesion voxel of the same slice (z sampling large: slices stay apart),

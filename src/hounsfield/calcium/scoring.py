@@ -250,15 +250,15 @@ def _label_within(mask: np.ndarray, labels: np.ndarray | None, structure: np.nda
     return comp, total
 
 
-def _bbox(mask: np.ndarray) -> tuple[slice, slice, slice] | None:
-    """Smallest box holding every True voxel (None when there is none)."""
+def _bbox(mask: np.ndarray, pad: Sequence[int] = (0, 0, 0)) -> tuple[slice, slice, slice] | None:
+    """Smallest box holding every True voxel, grown by ``pad`` voxels per axis within the array (None when empty)."""
     out = []
     for ax in range(3):
         other = tuple(a for a in range(3) if a != ax)
         hit = np.flatnonzero(mask.any(axis=other))
         if hit.size == 0:
             return None
-        out.append(slice(int(hit[0]), int(hit[-1]) + 1))
+        out.append(slice(max(int(hit[0]) - int(pad[ax]), 0), min(int(hit[-1]) + 1 + int(pad[ax]), mask.shape[ax])))
     return tuple(out)  # type: ignore[return-value]
 
 
