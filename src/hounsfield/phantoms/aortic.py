@@ -34,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import ndtri
 
-from .calcium import Plaque
+from .calcium import Plaque, _frame
 
 __all__ = ["draw_arch_calcium", "sample_arch_plaques"]
 
@@ -56,14 +56,6 @@ def draw_arch_calcium(burden: float, age: float, rng: np.random.Generator, rho: 
     if l_aac <= t:
         return 0.0
     return float(min(v0 * np.exp(k * (l_aac - t)), vmax))
-
-
-def _frame(t: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    t = t / np.linalg.norm(t)
-    a = rng.normal(size=3)
-    n = a - (a @ t) * t
-    n /= np.linalg.norm(n)
-    return t, n, np.cross(t, n)
 
 
 def sample_arch_plaques(volume_mm3: float, heart, rng: np.random.Generator) -> list[Plaque]:
