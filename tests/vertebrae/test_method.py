@@ -80,3 +80,49 @@ def test_chest_only_patient_is_labelled_from_t1(tmp_path):
     assert "T1" in det.anchor
     res = evaluate_scan(det.centroids, ref)
     assert res.identification_rate >= 0.9, [row.to_dict() for row in res.rows]
+
+
+def test_paravertebral_profile_counts_bone_beside_the_column():
+    """Bone fraction in the 25-45 mm boxes beside the column, from 40 mm behind to 5 mm in front (2 mm grid)."""
+    p = dict(P.DEFAULT_PARAMS)
+    g = np.full((100, 100, 6), 0.0, np.float32)
+    xs = np.full(6, 50.0)
+    ys = np.full(6, 60.0)
+    # 25 / 2 mm and 45 / 2 mm round (half to even) to 12 and 22 voxels, 40 mm and 5 mm to 20 and 2:
+    # boxes x 62..71 (right) and 28..37 (left), y 40..61 -> 10 x 22 voxels each
+    g[62:72, 40:62, 1] = 700.0  # slice 1: the whole right box is bone, the left one empty -> 0.5
+    g[28:38, 40:51, 2] = 700.0  # slice 2: half of the left box (11 of 22 rows) -> 0.25
+    g[61, 40:62, 4] = 700.0     # slice 4: just inside 25 mm of the column: not counted
+    g[80:90, 40:62, 3] = 700.0  # slice 3: bone farther out than 45 mm does not count
+    prof = P._paravertebral_profile(g, xs, ys, 0, 5, p)
+    assert prof[1] == pytest.approx(0.5)
+    assert prof[2] == pytest.approx(0.25)
+    assert prof[0] == 0.0 and prof[3] == 0.0 and prof[4] == 0.0
+
+
+def test_gap_feature_marks_flanked_gaps_and_moves_them_down():
+    """0 in bone units, min(distance, 5 mm) / 5 inside gaps with bone on both sides, moved down by the offset."""
+    p = {**P.DEFAULT_PARAMS, "gap_offset_mm": 0.0}
+    para = np.zeros(40)
+    para[5:10] = 0.2   # unit
+    para[16:21] = 0.2  # unit: gap 10..15 (6 slices = 12 mm) between the two
+    # 21..39: no bone within 30 mm above (beyond 35 mm for slices >= 36) -> not a flanked gap
+    f = P._gap_feature(para, 0, 39, p)
+    assert np.all(f[5:10] == 0) and np.all(f[16:21] == 0)
+    assert f[10] == pytest.approx(0.4) and f[11] == pytest.approx(0.8) and f[12] == pytest.approx(1.0)
+    assert f[13] == pytest.approx(1.0) and f[14] == pytest.approx(0.8) and f[15] == pytest.approx(0.4)
+    assert np.all(f[21:] == 0) and np.all(f[:5] == 0)  # unflanked: below the first unit, above the last
+    moved = P._gap_feature(para, 0, 39, {**p, "gap_offset_mm": 4.0})  # 2 slices down (lower index)
+    assert np.allclose(moved[8:14], f[10:16]) and np.all(moved[38:] == 0)
+
+
+def test_weak_first_rib_makes_twelve():
+    ribs = np.array([0.1, 1.0, 0.9, 0.9, 0.8, 0.8, 0.9, 1.0, 1.0, 1.0, 1.0, 1.0, 0.36, 0.0])
+    # rib-bearing slabs 1..11 (11 counted); slab 12 has some first-rib evidence, slab 13 none: T1 = 12
+    assert P._weak_first_rib(ribs, 11, 11, 0.3) == (12, 12)
+    # no evidence above, or a count that is already 12, or a rib-bearing slab above: unchanged
+    assert P._weak_first_rib(np.r_[ribs[:12], 0.1, 0.0], 11, 11, 0.3) == (11, 11)
+    assert P._weak_first_rib(ribs, 11, 12, 0.3) == (11, 12)
+    assert P._weak_first_rib(np.r_[ribs[:13], 0.5], 11, 11, 0.3) == (11, 11)
+    # T1 at the top of the image
+    assert P._weak_first_rib(ribs[:13], 11, 11, 0.3) == (12, 12)

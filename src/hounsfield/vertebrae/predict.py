@@ -66,11 +66,18 @@ DEFAULT_PARAMS: dict[str, float] = {
     "rib_fraction": 0.7,
     "rib_forward_mm": 25.0,
     "c7_rib_max": 0.6,
+    "t1_rib_min": 0.3,
+    "transitional_rib_min": 0.8,
+    "stray_mm": 15.0,
     "body_shift_mm": 0.0,
     "body_hu": 100.0,
     "disc_cost": 0.75,
     "disc_sigma_mm": 3.0,
     "height_prior_weight": 3.0,
+    "para_min_mm": 25.0,
+    "para_max_mm": 45.0,
+    "gap_weight": 1.0,
+    "gap_offset_mm": 4.0,
 }
 
 
@@ -241,6 +248,72 @@ def _disc_feature(prof: np.ndarray, valid: np.ndarray, p: dict[str, float]) -> n
     return out
 
 
+def _paravertebral_profile(g: np.ndarray, xs: np.ndarray, ys: np.ndarray, lo: int, hi: int,
+                           p: dict[str, float]) -> np.ndarray:
+    """Bone fraction beside the posterior elements along z (mean of both sides).
+
+    A box ``para_min_mm``..``para_max_mm`` to either side of the centreline,
+    from 40 mm behind it to 5 mm in front: transverse processes, costotransverse
+    joints and rib necks in the thorax, transverse processes in the lumbar spine.
+    Each vertebra contributes one unit of bone; the units are separated by gaps
+    (intervertebral foramina, intercostal spaces) at the level of the discs,
+    which stay visible where the discs themselves are faint (thoracic spine).
+    """
+    sp = p["spacing_mm"]
+    b = g > p["rib_hu"]
+    out = np.zeros(g.shape[2])
+    a0, a1 = int(round(p["para_min_mm"] / sp)), int(round(p["para_max_mm"] / sp))
+    back, fwd = int(round(40 / sp)), int(round(5 / sp))
+    for k in range(lo, hi + 1):
+        i, j = int(round(xs[k])), int(round(ys[k]))
+        jl, jh = max(j - back, 0), j + fwd
+        right = b[i + a0:i + a1, jl:jh, k]
+        left = b[max(i - a1, 0):max(i - a0, 0), jl:jh, k]
+        out[k] = 0.5 * ((right.mean() if right.size else 0.0) + (left.mean() if left.size else 0.0))
+    return out
+
+
+def _gap_feature(para: np.ndarray, lo: int, hi: int, p: dict[str, float]) -> np.ndarray:
+    """Disc evidence from the paravertebral profile: 0 in a bone unit, rising to 1 at >= 5 mm inside a gap,
+    moved ``gap_offset_mm`` down (towards the disc).
+
+    Only gaps with bone within 30 mm above and below count (not the neck above
+    the ribs, not the ends of the field of view). Bone units are where the
+    profile exceeds 4 % (on the 2 mm grid about 9 voxels, ~35 mm^2 of bone per side; gaps are ~0).
+    """
+    from scipy import ndimage
+
+    sp = p["spacing_mm"]
+    out = np.zeros(len(para))
+    seg = para[lo:hi + 1]
+    if seg.size < 3:
+        return out
+    unit = seg > 0.04
+    if not unit.any():
+        return out
+    d = ndimage.distance_transform_edt(~unit) * sp
+    ks = np.flatnonzero(unit)
+    idx = np.arange(seg.size)
+    reach = int(round(30 / sp))
+    above = np.searchsorted(ks, idx, side="right")  # first unit slice above idx
+    has_above = above < ks.size
+    has_above[has_above] = ks[above[has_above]] - idx[has_above] <= reach
+    below = above - 1
+    has_below = below >= 0
+    has_below[has_below] = idx[has_below] - ks[below[has_below]] <= reach
+    out[lo:hi + 1] = np.where(has_above & has_below, np.minimum(d, 5.0) / 5.0, 0.0)
+    # the gaps lie a little above the discs (the units are the processes and rib necks of the upper part
+    # of each vertebra): move the evidence down by ``gap_offset_mm`` (fitted)
+    shift = int(round(p["gap_offset_mm"] / sp))
+    if shift > 0:
+        out[:-shift] = out[shift:].copy()
+        out[-shift:] = 0.0
+    elif shift < 0:
+        out[-shift:] = out[:shift].copy()
+        out[:-shift] = 0.0
+    return out
+
+
 def _height_prior(z_above_sacrum_mm: np.ndarray) -> np.ndarray:
     """Typical vertebra + disc height (mm) at a distance above the top of the sacrum.
 
@@ -391,6 +464,22 @@ def _body_centre(g: np.ndarray, i: float, j: float, k: int, p: dict[str, float],
     return xc + lo_i, yc + lo_j + p["body_shift_mm"] / sp
 
 
+def _weak_first_rib(ribs: np.ndarray, hi_rib: int, n_t: int, t1_rib_min: float) -> tuple[int, int]:
+    """T1 when its short first rib scores under ``rib_fraction``: returns (index of T1, thoracic count).
+
+    The first rib drops at once from its head; in a small chest its part at
+    rib-angle distance lies mostly beside T2 and T1 scores low. With 11
+    rib-bearing slabs counted from the lowest rib (``n_t``), a slab above the
+    highest one with at least ``t1_rib_min`` of first-rib evidence, under a
+    slab below that (C7, or the top of the image), is T1 and the count is 12.
+    """
+    n = len(ribs)
+    if (n_t == 11 and hi_rib + 1 < n and ribs[hi_rib + 1] >= t1_rib_min
+            and (hi_rib + 2 >= n or ribs[hi_rib + 2] < t1_rib_min)):
+        return hi_rib + 1, 12
+    return hi_rib, n_t
+
+
 #: distance (mm) above the top of the sacrum of the T12/L1 disc and of the C7/T1 disc, on the
 #: :func:`_height_prior` scale (sum of the typical segment heights)
 _T12_L1_ABOVE_SACRUM_MM = 170.0
@@ -503,10 +592,13 @@ def _label_segments(g: np.ndarray, xs: np.ndarray, ys: np.ndarray, discs: list[i
     if top is not None:
         anchor = "sacrum"
         labels = [24 - m for m in range(n)]  # bounds[0] is L5, above the sacrum's top
-        if rib_idx == 6:
+        # a transitional count (L6, sacralised L5) is rare: it needs a clear rib on the vertebra it hinges on
+        # (the 12th rib descends beside L1 and gives L1 a middling score)
+        clear = rib_idx is not None and ribs[rib_idx] >= p["transitional_rib_min"]
+        if rib_idx == 6 and clear:
             anchor = "sacrum + ribs (L6)"
             labels = [25 - m for m in range(n)]
-        elif rib_idx == 4:
+        elif rib_idx == 4 and clear:
             anchor = "sacrum + ribs (sacralised L5)"
             labels = [23 - m for m in range(n)]
             sacral_label = 24
@@ -532,6 +624,7 @@ def _label_segments(g: np.ndarray, xs: np.ndarray, ys: np.ndarray, discs: list[i
         low = rib_idx if rib_idx is not None else None
         if low is not None:
             n_t = hi_rib - low + 1
+            hi_rib, n_t = _weak_first_rib(ribs, hi_rib, n_t, p["t1_rib_min"])
             # a vertebra cut by the bottom of the field of view may carry a rib we cannot see
             if partial_bottom and low == n_bottom and n_t == 11:
                 low, n_t = low - 1, 12
@@ -611,6 +704,7 @@ class Prepared:
     top: int | None
     lo: int
     hi: int
+    para: np.ndarray | None = None
 
 
 def prepare(volume: Volume, params: dict[str, float] | None = None) -> Prepared:
@@ -630,7 +724,8 @@ def prepare(volume: Volume, params: dict[str, float] | None = None) -> Prepared:
     valid[lo:hi + 1] = True
     prof = _disk_profile(g, xs, ys, valid, p["disk_radius_mm"], sp)
     top = _sacrum_top(g, xs, ys, valid, p)
-    return Prepared(iso, g, xs, ys, valid, prof, top, lo, hi)
+    para = _paravertebral_profile(g, xs, ys, lo, hi, p)
+    return Prepared(iso, g, xs, ys, valid, prof, top, lo, hi, para)
 
 
 def finish_detection(prep: Prepared, params: dict[str, float] | None = None) -> Detection:
@@ -640,6 +735,8 @@ def finish_detection(prep: Prepared, params: dict[str, float] | None = None) -> 
     iso, g, xs, ys, valid, prof, top, lo, hi = (prep.iso, prep.g, prep.xs, prep.ys, prep.valid, prep.prof,
                                                 prep.top, prep.lo, prep.hi)
     f = _disc_feature(prof, valid, p)
+    if prep.para is not None and p["gap_weight"] > 0:
+        f = f + p["gap_weight"] * _gap_feature(prep.para, lo, hi, p)
     info: dict[str, Any] = {}
     if top is not None:
         prior = _height_prior((np.arange(len(f)) - top) * sp)
@@ -698,13 +795,21 @@ def finish_detection(prep: Prepared, params: dict[str, float] | None = None) -> 
         i, j = _body_centre(g, float(np.interp(k_s1, np.arange(len(xs)), np.nan_to_num(xs))),
                             float(np.interp(k_s1, np.arange(len(ys)), np.nan_to_num(ys))), int(round(k_s1)), p)
         cents.append(Centroid(sacral_label, tuple(float(v) for v in iso.world([i, j, k_s1])), conf_base))  # type: ignore[arg-type]
+    prev: tuple[float, float] | None = None
     for m, ((k0, k1), lab) in enumerate(zip(bounds, labels)):
         if lab < 1 or (lab > 25 and lab != 28):
             continue
         kc = 0.5 * (k0 + k1)
         kk = int(round(kc))
+        seed = (float(xs[kk]), float(ys[kk]))
+        # the column is continuous: where the centreline strays from the body below by more than
+        # stray_mm (small bodies at the cervicothoracic junction, where a first rib or a shoulder holds
+        # the deepest bone), the body below is the better start for the search
+        if prev is not None and np.hypot(seed[0] - prev[0], seed[1] - prev[1]) * sp > p["stray_mm"]:
+            seed = prev
         # cervical bodies are small (15-17 mm deep, less near an end plate)
-        i, j = _body_centre(g, xs[kk], ys[kk], kk, p, 6.0 if lab <= 7 else 12.0)
+        i, j = _body_centre(g, seed[0], seed[1], kk, p, 6.0 if lab <= 7 else 12.0)
+        prev = (i, j - p["body_shift_mm"] / sp)
         part = m in seg["extrapolated"]
         conf = conf_base * (0.6 if part else 1.0)
         cents.append(Centroid(int(lab), tuple(float(v) for v in iso.world([i, j, kc])), conf))  # type: ignore[arg-type]

@@ -12,7 +12,8 @@ Data layouts understood by :func:`find_cases`:
 
 Training is a deterministic grid search over the parameters that decide
 where discs are placed (disc evidence scale, per-disc cost, strength of the
-height prior) and which vertebrae count as rib-bearing, scored by
+height prior, weight and offset of the paravertebral gap evidence) and which
+vertebrae count as rib-bearing, scored by
 identification rate then mean localisation error, followed by a
 least-squares fit of the anterior offset of the body centre.
 The expensive first half of the pipeline is computed once per scan.
@@ -40,10 +41,12 @@ __all__ = ["Case", "find_cases", "load_case", "fit_params", "GRID"]
 
 #: the grid searched by default
 GRID: dict[str, list[float]] = {
-    "disc_sigma_mm": [2.0, 3.0, 4.0],
+    "disc_sigma_mm": [3.0, 4.0],
     "disc_cost": [0.5, 0.75, 1.0],
-    "height_prior_weight": [1.0, 3.0, 6.0],
-    "rib_fraction": [0.6, 0.7, 0.8],
+    "height_prior_weight": [3.0, 6.0],
+    "rib_fraction": [0.6, 0.7],
+    "gap_weight": [0.0, 0.5, 1.0, 2.0],
+    "gap_offset_mm": [2.0, 4.0, 6.0],
 }
 
 
