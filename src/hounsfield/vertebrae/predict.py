@@ -69,6 +69,7 @@ DEFAULT_PARAMS: dict[str, float] = {
     "t1_rib_min": 0.3,
     "transitional_rib_min": 0.8,
     "stray_mm": 15.0,
+    "t13_margin": 2.5,
     "body_shift_mm": 0.0,
     "body_hu": 100.0,
     "disc_cost": 0.75,
@@ -506,14 +507,15 @@ def _highest_rib_slice(g: np.ndarray, xs: np.ndarray, ys: np.ndarray, lo: int, h
 
 
 def _dp_fixed_count(f: np.ndarray, k_a: int, k_b: int, nseg: int, p: dict[str, float],
-                    prior: np.ndarray | None) -> list[int] | None:
+                    prior: np.ndarray | None, with_score: bool = False) -> Any:
     """Interior disc slices between fixed discs ``k_a`` < ``k_b`` splitting the span into exactly ``nseg``
-    segments of ``min_height_mm``..``max_height_mm``, maximising the disc evidence minus the height prior."""
+    segments of ``min_height_mm``..``max_height_mm``, maximising the disc evidence minus the height prior
+    (``None`` when impossible); with ``with_score``, ``(discs, objective)``."""
     sp = p["spacing_mm"]
     dmin, dmax = int(np.ceil(p["min_height_mm"] / sp)), int(np.floor(p["max_height_mm"] / sp))
     n = k_b - k_a
     if n < nseg * dmin or n > nseg * dmax:
-        return None
+        return (None, -np.inf) if with_score else None
     NEG = -1e18
     # best[c, x]: c segments placed, last disc at k_a + x
     best = np.full((nseg + 1, n + 1), NEG)
@@ -536,13 +538,13 @@ def _dp_fixed_count(f: np.ndarray, k_a: int, k_b: int, nseg: int, p: dict[str, f
             best[c, x] = vals[j] + gain
             back[c, x] = lo_x + j
     if best[nseg, n] <= NEG / 2:
-        return None
+        return (None, -np.inf) if with_score else None
     out, x = [], n
     for c in range(nseg, 0, -1):
         x = int(back[c, x])
         if c > 1:
             out.append(k_a + x)
-    return sorted(out)
+    return (sorted(out), float(best[nseg, n])) if with_score else sorted(out)
 
 
 def _label_segments(g: np.ndarray, xs: np.ndarray, ys: np.ndarray, discs: list[int], top: int | None, lo: int,
@@ -768,6 +770,23 @@ def finish_detection(prep: Prepared, params: dict[str, float] | None = None) -> 
             if seg3["labels"] is not None and seg3["n_t"] == 12:
                 discs, seg = discs3, seg3
                 info["thoracic_recount"] = "12 thoracic segments re-placed between the lowest rib and T1"
+    if seg["n_t"] == 13 and seg["low_rib"] is not None:
+        # 13 rib-bearing vertebrae: a T13 (a few per cent of people), or one disc too many in a thoracic
+        # spine whose discs are faint. Keep 13 only if 13 segments explain the evidence clearly better
+        # than 12 between the same ends (by t13_margin, about one disc's worth of evidence).
+        b = seg["bounds"]
+        k_a, k_b = b[seg["low_rib"]][0], b[seg["hi_rib"]][1]
+        z0 = top if top is not None else seg.get("sacrum_estimate")
+        prior = _height_prior((np.arange(len(f)) - z0) * sp) if z0 is not None else None
+        in12, s12 = _dp_fixed_count(f, k_a, k_b, 12, p, prior, with_score=True)
+        _, s13 = _dp_fixed_count(f, k_a, k_b, 13, p, prior, with_score=True)
+        if in12 is not None and s13 - s12 < p["t13_margin"]:
+            discs4 = sorted([k for k in discs if k <= k_a or k >= k_b] + in12)
+            seg4 = _label_segments(g, xs, ys, discs4, top, lo, hi, p)
+            if seg4["labels"] is not None and seg4["n_t"] == 12:
+                discs, seg = discs4, seg4
+                info["thoracic_recount"] = ("12 thoracic segments re-placed between the lowest rib and T1 "
+                                            "(13 were not clearly better)")
     bounds, labels, anchor = seg["bounds"], seg["labels"], seg["anchor"]
     ribs, rib_idx, sacral_label = seg["ribs"], seg["rib_idx"], seg["sacral_label"]
     partial_top, partial_bottom = seg["partial_top"], seg["partial_bottom"]
