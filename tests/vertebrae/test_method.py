@@ -126,3 +126,22 @@ def test_weak_first_rib_makes_twelve():
     assert P._weak_first_rib(np.r_[ribs[:13], 0.5], 11, 11, 0.3) == (11, 11)
     # T1 at the top of the image
     assert P._weak_first_rib(ribs[:13], 11, 11, 0.3) == (12, 12)
+
+
+def test_fixed_count_score_tells_twelve_from_thirteen():
+    """The objective of the fixed-count DP: 13 segments score higher only when 13 are in the evidence."""
+    p = dict(P.DEFAULT_PARAMS)
+    for n_true in (12, 13):
+        span = 12 * 13  # 13 slices a segment for 12, 12 for 13 (24-26 mm): both counts fit the span
+        step = span // n_true
+        discs = 5 + step * np.arange(n_true + 1)
+        f = np.zeros(discs[-1] + 10)
+        f[discs] = 3.0
+        (in12, s12), (in13, s13) = (P._dp_fixed_count(f, int(discs[0]), int(discs[-1]), m, p, None, with_score=True)
+                                    for m in (12, 13))
+        assert in12 is not None and in13 is not None
+        if n_true == 12:
+            assert in12 == [int(k) for k in discs[1:-1]] and s12 == pytest.approx(11 * 3.0) and s13 < s12
+        else:
+            assert in13 == [int(k) for k in discs[1:-1]] and s13 == pytest.approx(12 * 3.0) and s13 > s12
+    assert P._dp_fixed_count(f, 0, 100, 12, p, None, with_score=True) == (None, -np.inf)

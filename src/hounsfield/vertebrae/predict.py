@@ -756,9 +756,10 @@ def finish_detection(prep: Prepared, params: dict[str, float] | None = None) -> 
             seg2 = _label_segments(g, xs, ys, discs2, top, lo, hi, p)
             if seg2["labels"] is not None:
                 discs, seg = discs2, seg2
-    if seg["n_t"] in (10, 11) and seg["low_rib"] is not None and seg["low_rib"] >= 1:
-        # the lowest rib (T12) and T1 are both in view but fewer than 12 vertebrae lie between them:
-        # discs were missed (faint upper thoracic discs); re-place exactly 12 thoracic segments
+    if seg["n_t"] in (10, 11, 14, 15) and seg["low_rib"] is not None and seg["low_rib"] >= 1:
+        # the lowest rib (T12) and T1 are both in view but fewer (or more) than 12-13 vertebrae lie
+        # between them: discs were missed (faint upper thoracic discs) or split (a segment cut in two);
+        # re-place exactly 12 thoracic segments
         b = seg["bounds"]
         k_a, k_b = b[seg["low_rib"]][0], b[seg["hi_rib"]][1]
         z0 = top if top is not None else seg.get("sacrum_estimate")
