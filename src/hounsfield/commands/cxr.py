@@ -146,6 +146,7 @@ def phantom_cxr(
     arch_link: float = typer.Option(0.8, "--arch-link", help="With --n: correlation of aortic arch calcification with the coronary burden (0: default phantom)."),
     zero_cac_rate: float = typer.Option(0.5, "--zero-cac-rate", help="With --n: share of patients without coronary calcium."),
     voxel_mm: float = typer.Option(2.0, "--voxel-mm", help="With --n: grid on which the anatomy is projected (mm)."),
+    truth_from: Optional[Path] = typer.Option(None, "--truth-from", help="With --n: labels.csv of an earlier run of the same seed; its CAC is reused where no aortic structure reaches the truth's crop box."),
     from_dir: Optional[Path] = typer.Option(None, "--from", help="Cohort folder from 'hounsfield phantom chest'."),
     simple: int = typer.Option(0, "--simple", help="Instead of --from: N simple synthetic torsos (no phantoms package needed)."),
     fmt: str = typer.Option("png", "--format", help="png (16-bit), dicom, or both."),
@@ -176,7 +177,7 @@ def phantom_cxr(
         update = lambda i, n: bar.update(task, completed=i, total=n)  # noqa: E731
         if n > 0:
             csv_path = phantom_cohort(n, out, settings, formats, seed, start, arch_link, zero_cac_rate, voxel_mm,
-                                      update)
+                                      update, truth_from=truth_from)
         elif from_dir is not None:
             csv_path = drr_cohort(from_dir, out, settings, formats, seed, update)
         else:
