@@ -7,7 +7,8 @@ representation:
 
 * ``integral``: attenuation line integrals (no scatter, no noise, no log, no window: anatomy is the only clutter)
 * ``display``: the 1 mm radiograph as written (scatter, quantum noise, blur, -log, window)
-* ``cutout224``: network input of the bundled model (equalised, heart cut-out, 224 px, ~1 mm)
+* ``cutout224``: network input of the bundled model (equalised, heart cut-out, 224 px, ~1 mm);
+  ``cutout224_noeq`` the same without histogram equalisation
 * ``film224``: the published whole-film preset at 224 px (~1.6 mm)
 
 Per patient and representation, after a high-pass (image minus its Gaussian blur, sigma 3 mm): peak
@@ -74,6 +75,7 @@ def main(argv=None) -> int:
                 "no_noise": dataclasses.replace(st, photons_per_mm2=None),
                 "no_scatter_no_noise": dataclasses.replace(st, scatter_fraction=0.0, photons_per_mm2=None)}
     pre_cut, pre_film = preset(224, region=HEART_REGION), preset(224)
+    pre_cut_raw = preset(224, equalize=False, region=HEART_REGION)
     rows, t0 = [], time.time()
     for i in range(a.n):
         p = sample_params(a.seed, i, arch_link=a.arch_link)
@@ -107,6 +109,8 @@ def main(argv=None) -> int:
                 if vname == "display":
                     row[f"{key}_cutout224"] = visibility(preprocess(imgs["full"], pre_cut),
                                                          preprocess(imgs[which], pre_cut), 3.0 / 1.04, 21)
+                    row[f"{key}_cutout224_noeq"] = visibility(preprocess(imgs["full"], pre_cut_raw),
+                                                              preprocess(imgs[which], pre_cut_raw), 3.0 / 1.04, 21)
                     row[f"{key}_film224"] = visibility(preprocess(imgs["full"], pre_film),
                                                        preprocess(imgs[which], pre_film), 3.0 / 1.57, 13)
                     # where does the signal land: fraction of its integral where the ray crosses >= 60 mm of lung
@@ -115,7 +119,8 @@ def main(argv=None) -> int:
         rows.append(row)
         print(f"{i} {time.time() - t0:.0f}s", file=sys.stderr, flush=True)
 
-    reps = ["integral", "no_scatter_no_noise", "no_noise", "no_scatter", "display", "cutout224", "film224"]
+    reps = ["integral", "no_scatter_no_noise", "no_noise", "no_scatter", "display", "cutout224_noeq", "cutout224",
+            "film224"]
     summary = {}
     for key in ("cor", "arch"):
         for rep in reps:
