@@ -61,15 +61,20 @@ n_train = int(round(coh["n"] * (cfg["kfold"] - 1) / cfg["kfold"]))
 trained_on = (f"synthetic: {n_train} PA radiographs (inner training + validation of outer fold {sel}) of hounsfield chest "
               f"phantoms ({coh['source']}), projected from the phantom description (hounsfield.cxr.phantom_drr) with "
               f"the opt-in aortic-arch/coronary link arch_link={coh['arch_link']:g}; labels = the phantoms' clinical "
-              "Agatston score; no real radiograph or real patient data")
+              "Agatston score; no real radiograph or real patient data"
+              + ("; arch-link cohort with the aortic knob moved into the lung and curved arch plates "
+                 "(phantoms.aortic.draw_knob_shift / wall_strip); the Agatston truth of "
+                 f"{coh['truth_reused']} patients reused from the earlier projection of the same cohort "
+                 "(--truth-from, checked by recomputation)" if "truth_reused" in coh else ""))
 cmd = (f"hounsfield phantom cxr --n {coh['n']} --seed {coh['seed']} -o DRR && "
-       + cfg["command"].replace(str(drr / "labels.csv"), "DRR/labels.csv").replace(str(run), "RUN"))
+       + cfg["command"].replace(str(drr / "labels.csv"), "DRR/labels.csv").replace(str(run), "RUN")
+          .replace(str(cfg.get("cache") or "@@"), "inputs.npz"))
 e = register_model(BUNDLED_DIR, dst, name="cxr-cac", task="cxr-cac-classify", trained_on=trained_on, command=cmd,
                    input={"image": "PA chest radiograph (DICOM, PNG, JPEG)", "preprocess": model_json["preprocess"],
                           "outputs": ["p_cac_gt0", "p_cac_ge100", "p_cac_ge400", "category"]},
-                   config={"arch": cfg["arch"], "task": cfg["task"], "train_config": {k: cfg[k] for k in (
+                   config={"arch": cfg["arch"], "task": cfg["task"], "network": model_json.get("network", {}), "train_config": {k: cfg[k] for k in (
                        "kfold", "max_folds", "epochs", "learning_rate", "wd", "batch_size", "momentum", "optimizer",
-                       "size", "region", "augment", "bn_images", "seed", "val_fraction")},
+                       "size", "region", "equalize", "augment", "bn_images", "seed", "val_fraction", "width", "stem_stride")},
                        "data": {"cohort": coh["source"], "n": coh["n"], "n_cac_gt0": coh["n_cac_gt0"],
                                 "drr": coh["drr"], "voxel_mm": coh["voxel_mm"], "arch_link": coh["arch_link"]},
                        "weights": "float16", "selection": "epoch with the lowest inner-validation loss"},
