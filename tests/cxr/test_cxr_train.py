@@ -154,7 +154,8 @@ def test_bundled_model_is_the_default(fixtures_dir, tmp_path, capsys):
         assert 0.0 <= float(r["p_cac_gt0"]) <= 1.0 and r["model"].startswith("cxr-cac")
         assert r["trained_on"].startswith("synthetic") and "no real radiograph" in r["trained_on"]
     model = load_model(__import__("hounsfield.models.registry", fromlist=["x"]).model_path("cxr-cac"))
-    assert model.arch == "efficientnet-b0" and model.preprocess.size == 224 and model.preprocess.region is not None
+    assert model.arch == "resnet18" and model.network == {"width": 0.25, "stem_stride": 2}
+    assert model.preprocess.size == 224 and model.preprocess.region is not None and not model.preprocess.equalize
     assert main(["cxr", str(files[0]), "--csv", str(out), "--model", "no-such-model"]) == 2
 
 

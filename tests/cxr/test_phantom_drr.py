@@ -28,7 +28,9 @@ def test_default_phantom_untouched_by_the_opt_in_link():
         assert a.arch_calcium_mm3 == 0.0 and "arch_calcium_mm3" not in a.to_dict()
         da, db = a.to_dict(), b.to_dict()
         db.pop("arch_calcium_mm3", None)
-        assert da == db  # every other parameter identical (own random stream)
+        assert b.knob_mm > 0 or b.age < 40  # every patient of an arch-link cohort gets the knob shift
+        db.pop("knob_mm", None)
+        assert "knob_mm" not in da and da == db  # every other parameter identical (own random stream)
     i = _index(lambda p: p.arch_calcium_mm3 > 50, arch_link=0.8)
     p0, p1 = sample_params(3, i), sample_params(3, i, arch_link=0.8)
     n0, n1 = len(build_patient(p0).distractors), len(build_patient(p1).distractors)

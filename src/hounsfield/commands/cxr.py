@@ -109,6 +109,9 @@ def train_cxr(
     region: Optional[str] = typer.Option(None, "--region", help="Cut-out before resizing: 'heart' (heart + mediastinum) or 'top,bottom,left,right' fractions; recorded in the model config."),
     max_folds: Optional[int] = typer.Option(None, "--max-folds", help="Train and evaluate only the first N outer folds (time budget)."),
     bn_images: int = typer.Option(0, "--bn-images", help="Recompute BatchNorm statistics on this many training images per epoch (0: all)."),
+    width: float = typer.Option(1.0, "--width", help="resnet18 only: channel multiplier (0.25: 16-128 channels)."),
+    stem_stride: int = typer.Option(1, "--stem-stride", help="resnet18 only: stride of the 7x7 stem convolution (1 MONAI default, 2 original ResNet)."),
+    cache: Optional[Path] = typer.Option(None, "--cache", help="Keep the preprocessed inputs in this .npz and reuse them when images and preprocessing match."),
 ) -> None:
     """k-fold cross-validated training (patient-grouped, inner validation for model selection)."""
     from ..console import stderr
@@ -121,7 +124,8 @@ def train_cxr(
                       momentum=momentum, optimizer=optimizer, size=size, equalize=equalize,
                       val_fraction=val_fraction, augment=augment, patience=patience, seed=seed, n_boot=n_boot,
                       pretrained=pretrained, init=str(init) if init else None, threads=threads, region=box,
-                      max_folds=max_folds, bn_images=bn_images)
+                      max_folds=max_folds, bn_images=bn_images, width=width, stem_stride=stem_stride,
+                      cache=str(cache) if cache else None)
     n_pat = len({r.patient_id for r in records})
     statement = trained_on or _trained_on(data, len(records), n_pat)
     command = "hounsfield " + " ".join(sys.argv[1:]) if sys.argv and "hounsfield" in sys.argv[0] else ""
@@ -142,6 +146,7 @@ def phantom_cxr(
     arch_link: float = typer.Option(0.8, "--arch-link", help="With --n: correlation of aortic arch calcification with the coronary burden (0: default phantom)."),
     zero_cac_rate: float = typer.Option(0.5, "--zero-cac-rate", help="With --n: share of patients without coronary calcium."),
     voxel_mm: float = typer.Option(2.0, "--voxel-mm", help="With --n: grid on which the anatomy is projected (mm)."),
+    truth_from: Optional[Path] = typer.Option(None, "--truth-from", help="With --n: labels.csv of an earlier run of the same seed; its CAC is reused where no aortic structure reaches the truth's crop box."),
     from_dir: Optional[Path] = typer.Option(None, "--from", help="Cohort folder from 'hounsfield phantom chest'."),
     simple: int = typer.Option(0, "--simple", help="Instead of --from: N simple synthetic torsos (no phantoms package needed)."),
     fmt: str = typer.Option("png", "--format", help="png (16-bit), dicom, or both."),
@@ -172,7 +177,7 @@ def phantom_cxr(
         update = lambda i, n: bar.update(task, completed=i, total=n)  # noqa: E731
         if n > 0:
             csv_path = phantom_cohort(n, out, settings, formats, seed, start, arch_link, zero_cac_rate, voxel_mm,
-                                      update)
+                                      update, truth_from=truth_from)
         elif from_dir is not None:
             csv_path = drr_cohort(from_dir, out, settings, formats, seed, update)
         else:

@@ -17,6 +17,7 @@ Output layout::
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -138,12 +139,55 @@ def torso_cohort(
                                   "drr": settings.to_dict(), "formats": formats})
 
 
+def aorta_near_truth_box(ph: Any, other: Any | None = None, margin_mm: float = 10.0) -> bool:
+    """Whether an aortic structure that differs between ``ph`` and ``other`` (the same patient drawn with other
+    arch options; ``None``: every aortic structure of ``ph`` counts) reaches the box ``margin_mm`` round the
+    coronary plaques of ``ph`` (the crop of :func:`~.phantom_drr.coronary_truth`). Aortic structures: the aorta
+    tube (its centreline segments with the radius plus 2 mm) and every non-coronary calcification."""
+    if not ph.plaques:
+        return False
+    lo = np.min([q.centre - q.radii.max() for q in ph.plaques], axis=0) - margin_mm
+    hi = np.max([q.centre + q.radii.max() for q in ph.plaques], axis=0) + margin_mm
+
+    def gap(pts: np.ndarray) -> np.ndarray:  # distance of points to the box
+        return np.linalg.norm(np.maximum(np.maximum(lo - pts, pts - hi), 0.0), axis=-1)
+
+    def key(d: Any) -> tuple:
+        return (d.kind, *np.round(d.centre, 9), *np.round(d.radii, 9), round(float(d.density), 6))
+
+    mine = [(ph, other)] + ([(other, ph)] if other is not None else [])
+    for q, o in mine:
+        pts, r = q.heart.aorta, q.heart.aorta_r
+        seg = np.ones(len(pts) - 1, bool)
+        if o is not None and o.heart.aorta.shape == pts.shape:
+            moved = np.any(np.abs(o.heart.aorta - pts) > 1e-9, axis=1) | (np.abs(o.heart.aorta_r - r) > 1e-9)
+            seg = moved[:-1] | moved[1:]
+        f = np.linspace(0, 1, 11)[None, :, None]
+        dense = (pts[:-1, None, :] * (1 - f) + pts[1:, None, :] * f)[seg].reshape(-1, 3)
+        rad = np.repeat(np.maximum(r[:-1], r[1:])[seg], 11)
+        if dense.size and np.any(gap(dense) <= rad + 2.0):
+            return True
+        same = {key(d) for d in o.distractors} if o is not None else set()
+        for d in q.distractors:
+            if key(d) not in same and gap(d.centre[None])[0] <= float(d.radii.max()):
+                return True
+    return False
+
+
 def phantom_cohort(
     n: int, out: str | os.PathLike, settings: DRRSettings | None = None, formats: Iterable[str] = ("png",),
     seed: int = 0, start: int = 0, arch_link: float = 0.8, zero_cac_rate: float = 0.5, voxel_mm: float = 2.0,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None, truth_from: str | os.PathLike | None = None,
 ) -> Path:
     """Radiographs of chest phantoms ``start .. start + n - 1`` of cohort ``seed``; returns the CSV path.
+
+    ``truth_from``: the ``labels.csv`` of an earlier run of the same ``seed`` and ``zero_cac_rate`` (e.g. before
+    a change to the opt-in arch options): its ``cac`` is reused for a patient when no aortic structure that
+    differs from the default phantom's (moved aorta segments, arch calcification, moved aortic distractors, before
+    or after, also with the knob shift undone) comes within 4 mm of the coronary plaques' bounding box (the score
+    counts only voxels of the coronary lesion map; the scanner's in-plane blur is 0.45 mm, the slices 3 mm; the
+    noise is drawn per crop shape, which the arch options leave unchanged); otherwise the truth is computed again.
+    The number reused goes to ``cohort.json``.
 
     Patient ``i`` is ``sample_params(seed, i, arch_link=arch_link, zero_cac_rate=zero_cac_rate)``
     (the same anatomy and coronary plaques as ``hounsfield phantom chest --seed seed``; ``arch_link``
@@ -162,16 +206,29 @@ def phantom_cohort(
     formats = list(formats)
     records = []
     t_drr, t_truth = [], []
+    old: dict[str, float] = {}
+    if truth_from is not None:
+        from .data import read_labels_csv
+
+        old = {r.patient_id: r.cac for r in read_labels_csv(truth_from)}
+    reused = 0
     for k, i in enumerate(range(start, start + n)):
         p = sample_params(seed, i, arch_link=arch_link, zero_cac_rate=zero_cac_rate)
         ph = build_patient(p)
         t0 = time.perf_counter()
         rad = phantom_radiograph(ph, settings, np.random.default_rng([seed, i, 77]), voxel_mm=voxel_mm)
         t1 = time.perf_counter()
-        truth = coronary_truth(ph, seed, i)
+        pid = f"patient_{i:04d}"
+        default = build_patient(sample_params(seed, i, zero_cac_rate=zero_cac_rate)) if arch_link > 0 else None
+        unshifted = build_patient(dataclasses.replace(p, knob_mm=0.0)) if p.knob_mm else None  # pre-knob arch
+        if pid in old and not aorta_near_truth_box(ph, default, margin_mm=4.0) and not (
+                unshifted is not None and aorta_near_truth_box(unshifted, default, margin_mm=4.0)):
+            truth = {"agatston": old[pid]}
+            reused += 1
+        else:
+            truth = coronary_truth(ph, seed, i)
         t_drr.append(t1 - t0)
         t_truth.append(time.perf_counter() - t1)
-        pid = f"patient_{i:04d}"
         image = _write(rad, out, pid, formats)
         records.append(Record(image, pid, round(float(truth["agatston"]), 4),
                               {"age": p.age, "sex": p.sex, "arch_calcium_mm3": round(p.arch_calcium_mm3, 2),
@@ -184,6 +241,7 @@ def phantom_cohort(
         "kind": "PA DRRs of the chest phantoms' description (hounsfield.cxr.phantom_drr)", "seed": seed,
         "start": start, "arch_link": arch_link, "zero_cac_rate": zero_cac_rate, "voxel_mm": voxel_mm,
         "drr": settings.to_dict(), "formats": formats,
+        **({"truth_reused_from": str(truth_from), "truth_reused": reused} if truth_from is not None else {}),
         "seconds_per_image": {"drr_mean": round(float(np.mean(t_drr)), 3),
                               "truth_mean": round(float(np.mean(t_truth)), 3),
                               "drr_median": round(float(np.median(t_drr)), 3)},

@@ -40,13 +40,17 @@ TASKS = ("classify", "regress")
 FORMAT = "hounsfield-cxr-1"
 
 
-def build_network(arch: str, n_outputs: int, pretrained: bool = False, init: str | os.PathLike | None = None) -> Any:
+def build_network(arch: str, n_outputs: int, pretrained: bool = False, init: str | os.PathLike | None = None,
+                  width: float = 1.0, stem_stride: int = 1) -> Any:
     """A 2-D, 1-channel MONAI encoder with ``n_outputs`` outputs.
 
     Parameters
     ----------
     arch
         One of :data:`ARCHS`.
+    width, stem_stride
+        ``resnet18`` only: MONAI's ``widen_factor`` (channels 64-512 times ``width``; 0.25 gives 16-128) and the
+        stride of its 7x7 stem convolution (MONAI's default 1; 2 as in the original ResNet, 4x fewer operations).
     pretrained
         Ask for pretrained weights; only possible from a local file ``init``.
     init
@@ -56,10 +60,15 @@ def build_network(arch: str, n_outputs: int, pretrained: bool = False, init: str
     import torch
     from monai.networks import nets
 
+    if (width != 1.0 or stem_stride != 1) and arch != "resnet18":
+        raise InputError(f"--width and --stem-stride apply to resnet18 only, not {arch}")
+    if not 0 < width <= 4 or stem_stride not in (1, 2):
+        raise InputError(f"--width must be in (0, 4] and --stem-stride 1 or 2 (got {width}, {stem_stride})")
     if arch == "densenet121":
         net = nets.DenseNet121(spatial_dims=2, in_channels=1, out_channels=n_outputs)
     elif arch == "resnet18":
-        net = nets.resnet18(spatial_dims=2, n_input_channels=1, num_classes=n_outputs)
+        net = nets.resnet18(spatial_dims=2, n_input_channels=1, num_classes=n_outputs, widen_factor=float(width),
+                            conv1_t_stride=int(stem_stride))
     elif arch in ("efficientnet-b0", "efficientnet"):
         net = nets.EfficientNetBN("efficientnet-b0", pretrained=False, spatial_dims=2, in_channels=1,
                                   num_classes=n_outputs)
@@ -121,6 +130,7 @@ class CXRModel:
     threshold: float = 0.5
     trained_on: str = "unknown"
     info: dict[str, Any] = field(default_factory=dict)
+    network: dict[str, Any] = field(default_factory=dict)  # build_network options (width, stem_stride)
 
     @property
     def n_outputs(self) -> int:
@@ -128,7 +138,8 @@ class CXRModel:
 
     def config(self) -> dict[str, Any]:
         return {
-            "format": FORMAT, "arch": self.arch, "task": self.task, "preprocess": self.preprocess.to_dict(),
+            "format": FORMAT, "arch": self.arch, "task": self.task, "network": dict(self.network),
+            "preprocess": self.preprocess.to_dict(),
             "standardiser": self.standardiser.to_dict() if self.standardiser else None,
             "platt": list(self.platt) if self.platt else None, "threshold": self.threshold,
             "trained_on": self.trained_on, "categories": list(CATEGORY_NAMES), "info": self.info,
@@ -196,7 +207,7 @@ def load_model(path: str | os.PathLike) -> CXRModel:
     if cfg.get("format") != FORMAT:
         raise InputError(f"{path}: not a hounsfield CXR model (format {cfg.get('format')!r}, expected {FORMAT!r})")
     task = cfg["task"]
-    net = build_network(cfg["arch"], 3 if task == "classify" else 1)
+    net = build_network(cfg["arch"], 3 if task == "classify" else 1, **(cfg.get("network") or {}))
     net.load_state_dict({k: (v.float() if v.is_floating_point() else v) for k, v in blob["state_dict"].items()})
     net.eval()
     std = cfg.get("standardiser")
@@ -205,5 +216,5 @@ def load_model(path: str | os.PathLike) -> CXRModel:
         standardiser=Standardiser(**std) if std else None,
         platt=tuple(cfg["platt"]) if cfg.get("platt") else None,  # type: ignore[arg-type]
         threshold=float(cfg.get("threshold", 0.5)), trained_on=cfg.get("trained_on", "unknown"),
-        info=cfg.get("info", {}),
+        info=cfg.get("info", {}), network=dict(cfg.get("network") or {}),
     )

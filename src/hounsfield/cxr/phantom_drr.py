@@ -41,7 +41,7 @@ from ..phantoms.calcium import plaque_occupancy
 from .drr import DRRSettings, attenuation, radiograph_from_integrals
 from .io import Radiograph
 
-__all__ = ["PHANTOM_DRR_SETTINGS", "phantom_radiograph", "project_plaques", "coronary_truth"]
+__all__ = ["PHANTOM_DRR_SETTINGS", "anatomy_integrals", "phantom_radiograph", "project_plaques", "coronary_truth"]
 
 #: detector defaults for phantom DRRs: 1 mm pixels (a 430 px image of a 43 cm field)
 PHANTOM_DRR_SETTINGS = DRRSettings(pixel_mm=1.0)
@@ -77,12 +77,15 @@ def project_plaques(plaques, x_right: float, z_top: float, shape: tuple[int, int
     return out
 
 
-def phantom_radiograph(phantom, settings: DRRSettings = PHANTOM_DRR_SETTINGS, rng: np.random.Generator | int | None = 0,
-                       *, voxel_mm: float = 2.0, field_mm: float = 430.0, jitter: bool = True) -> Radiograph:
-    """A PA chest radiograph of a :class:`~hounsfield.phantoms.ChestPhantom` (see the module docstring).
+def anatomy_integrals(phantom, settings: DRRSettings = PHANTOM_DRR_SETTINGS, rng: np.random.Generator | int | None = 0,
+                      *, voxel_mm: float = 2.0, field_mm: float = 430.0, jitter: bool = True,
+                      extra: dict[str, Any] | None = None) -> tuple[np.ndarray, float, float, float]:
+    """Attenuation line integrals of the phantom's anatomy (no calcium) on the PA detector.
 
-    ``meta`` carries ``phantom_drr`` (grid, field, positioning, number of plaques in the field) and
-    ``timings`` (seconds: paint, project, calcium, detector).
+    Draws the positioning from ``rng`` (left-right jitter, then top gap). Returns ``(field, x_right, z_top,
+    paint_seconds)``: ``field[row, col]`` on ``settings.pixel_mm`` pixels, column 0 at world ``x_right`` (the
+    patient's right), row 0 at ``z_top``. With a dict ``extra``, ``extra["lung_mm"]`` receives the path length
+    (mm) through lung parenchyma on the same pixels (for measurements).
     """
     from scipy import ndimage
 
@@ -120,6 +123,27 @@ def phantom_radiograph(phantom, settings: DRRSettings = PHANTOM_DRR_SETTINGS, rn
     image = proj[::-1, ::-1]  # rows superior -> inferior, columns patient's right -> left
     field = ndimage.zoom(image, n_det / n_vox, order=1, mode="nearest", grid_mode=True)
     field = np.maximum(field[:n_det, :n_det], 0.0)
+    if extra is not None:
+        from ..phantoms.tissues import T
+
+        lung = (cv.tissue == T.LUNG).sum(axis=1, dtype=np.float64)[::-1, ::-1] * voxel_mm
+        extra["lung_mm"] = ndimage.zoom(lung, n_det / n_vox, order=1, mode="nearest", grid_mode=True)[:n_det, :n_det]
+    return field, x_right, z_top, t1 - t0
+
+
+def phantom_radiograph(phantom, settings: DRRSettings = PHANTOM_DRR_SETTINGS, rng: np.random.Generator | int | None = 0,
+                       *, voxel_mm: float = 2.0, field_mm: float = 430.0, jitter: bool = True) -> Radiograph:
+    """A PA chest radiograph of a :class:`~hounsfield.phantoms.ChestPhantom` (see the module docstring).
+
+    ``meta`` carries ``phantom_drr`` (grid, field, positioning, number of plaques in the field) and
+    ``timings`` (seconds: paint, project, calcium, detector).
+    """
+    rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    t0 = time.perf_counter()
+    ph = phantom
+    px = float(settings.pixel_mm)
+    field, x_right, z_top, t_paint = anatomy_integrals(ph, settings, rng, voxel_mm=voxel_mm, field_mm=field_mm,
+                                                       jitter=jitter)
     t2 = time.perf_counter()
     plaques = list(ph.plaques) + list(ph.distractors)
     calc = project_plaques(plaques, x_right, z_top, field.shape, px, settings.mu_water_per_mm, settings.bone_factor)
@@ -136,8 +160,8 @@ def phantom_radiograph(phantom, settings: DRRSettings = PHANTOM_DRR_SETTINGS, rn
     }
     rad = radiograph_from_integrals(field, settings, rng, meta)
     t4 = time.perf_counter()
-    rad.meta["timings"] = {"paint": round(t1 - t0, 3), "project": round(t2 - t1, 3), "calcium": round(t3 - t2, 3),
-                           "detector": round(t4 - t3, 3)}
+    rad.meta["timings"] = {"paint": round(t_paint, 3), "project": round(t2 - t0 - t_paint, 3),
+                           "calcium": round(t3 - t2, 3), "detector": round(t4 - t3, 3)}
     return rad
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,6 +69,9 @@ class TrainConfig:
     region: tuple[float, float, float, float] | None = None  # heart/mediastinum cut-out (Preprocess.region)
     max_folds: int | None = None  # train only the first N outer folds (the rest are not evaluated)
     bn_images: int = 0  # precise-BN over this many inner-training images (0: all)
+    width: float = 1.0  # resnet18 channel multiplier (MONAI widen_factor)
+    stem_stride: int = 1  # resnet18 stem convolution stride
+    cache: str | None = None  # .npz of the preprocessed inputs (written once, reused when it matches)
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -82,6 +86,10 @@ class TrainConfig:
             raise InputError("--epochs and --batch-size must be positive")
         if self.max_folds is not None and not 1 <= self.max_folds <= self.kfold:
             raise InputError(f"--max-folds must be between 1 and --kfold ({self.kfold})")
+        if (self.width != 1.0 or self.stem_stride != 1) and self.arch != "resnet18":
+            raise InputError(f"--width and --stem-stride apply to resnet18 only, not {self.arch}")
+        if not 0 < self.width <= 4 or self.stem_stride not in (1, 2):
+            raise InputError(f"--width must be in (0, 4] and --stem-stride 1 or 2 (got {self.width}, {self.stem_stride})")
         if self.region is not None:
             try:
                 Preprocess(region=tuple(self.region))
@@ -91,6 +99,16 @@ class TrainConfig:
     @property
     def learning_rate(self) -> float:
         return float(self.lr) if self.lr else default_lr(self.task)
+
+    @property
+    def network(self) -> dict[str, Any]:
+        """Non-default :func:`build_network` options (saved with the model)."""
+        d: dict[str, Any] = {}
+        if self.width != 1.0:
+            d["width"] = float(self.width)
+        if self.stem_stride != 1:
+            d["stem_stride"] = int(self.stem_stride)
+        return d
 
     @property
     def preprocess(self) -> Preprocess:
@@ -196,7 +214,7 @@ def _train_fold(
     seed_everything(cfg.seed + 1000 * (fold.index + 1))
     std = Standardiser.fit(cac[fold.inner_train]) if cfg.task == "regress" else None
     n_out = 3 if cfg.task == "classify" else 1
-    net = build_network(cfg.arch, n_out, cfg.pretrained, cfg.init)
+    net = build_network(cfg.arch, n_out, cfg.pretrained, cfg.init, cfg.width, cfg.stem_stride)
     params = net.parameters()
     if cfg.optimizer == "sgd":
         opt = torch.optim.SGD(params, lr=cfg.learning_rate, momentum=cfg.momentum, weight_decay=cfg.wd)
@@ -252,7 +270,7 @@ def _train_fold(
     net.load_state_dict(best[1])
     for h in history:
         h["selected"] = h["epoch"] == best[2]
-    model = CXRModel(cfg.arch, cfg.task, net, cfg.preprocess, std)
+    model = CXRModel(cfg.arch, cfg.task, net, cfg.preprocess, std, network=cfg.network)
     # decision threshold / Platt scaling on the validation split only
     val_pred = model.interpret(model.outputs(x_val))
     y_val = cac[fold.validation] > 0
@@ -262,6 +280,31 @@ def _train_fold(
     model.threshold = youden_threshold(y_val, val_pred["p_cac_gt0"])
     model.info = {"fold": fold.index, "selected_epoch": best[2], "validation_loss": best[0]}
     return model, history, best[0]
+
+
+def cached_inputs(paths: list[str], settings: Preprocess, cache: str | os.PathLike | None,
+                  log: Callable[[str], None] = lambda s: None) -> np.ndarray:
+    """:func:`load_inputs`, kept in ``cache`` (``.npz``: float16 inputs, image paths, preprocess settings).
+
+    The cache is used only when its image list and preprocessing equal the requested ones; otherwise it is
+    rebuilt and overwritten.
+    """
+    if not cache:
+        return load_inputs(paths, settings)
+    cache = Path(cache)
+    key = json.dumps({"images": [str(p) for p in paths], "preprocess": settings.to_dict()}, sort_keys=True)
+    if cache.is_file():
+        with np.load(cache, allow_pickle=False) as z:
+            if str(z["key"]) == key:
+                log(f"inputs from the cache {cache}")
+                return z["x"]
+        log(f"cache {cache} is for other images or preprocessing: rebuilding it")
+    x = load_inputs(paths, settings)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_name(cache.name + ".part.npz")
+    np.savez(tmp, x=x, key=np.array(key))
+    os.replace(tmp, cache)
+    return x
 
 
 def _json_safe(o: Any) -> Any:
@@ -295,7 +338,7 @@ def cross_validate(
     cac = np.array([r.cac for r in records], float)
     groups = np.array([r.patient_id for r in records])
     log(f"reading and preprocessing {len(records)} images at {cfg.size} px")
-    x = load_inputs([r.image for r in records], cfg.preprocess)
+    x = cached_inputs([r.image for r in records], cfg.preprocess, cfg.cache, log)
     t_read = time.perf_counter() - t_start
     folds = grouped_stratified_folds(cac_category(cac), groups, cfg.kfold, cfg.seed, cfg.val_fraction)
     (out / "config.json").write_text(json.dumps({**cfg.to_dict(), "n_images": len(records),

@@ -114,14 +114,16 @@ def layout_heart(params, rng: np.random.Generator, centre: np.ndarray, spine_y_f
     r_asc = (15.0 + 0.06 * (age - 60)) * s
     asc0 = h.root
     asc_top = np.array([h.root[0] + 8, h.root[1] + 5, z_arch - 8])
-    desc_x = spine_x_fn(z_arch) - 22.0
+    knob = float(getattr(params, "knob_mm", 0.0))  # opt-in (aortic.draw_knob_shift); 0 = default phantom
+    desc_x = spine_x_fn(z_arch) - 22.0 - knob
     desc_y = spine_y_fn(z_arch) + 24.0
     th = np.linspace(0, np.pi, 16)
     arch_c = 0.5 * (asc_top + np.array([desc_x, desc_y, z_arch - 8]))
     half = 0.5 * (asc_top - np.array([desc_x, desc_y, z_arch - 8]))
     arch = arch_c[None, :] + np.cos(th)[:, None] * half[None, :] + np.sin(th)[:, None] * np.array([0, 0, 26.0])
     zs = np.linspace(z_arch - 30, z_bifurcation, 30)
-    desc = np.stack([spine_x_fn(zs) - np.linspace(22, 12, zs.size),
+    taper = np.clip(1.0 - (z_arch - 30 - zs) / 80.0, 0.0, 1.0) if knob else 0.0  # back to the default in 8 cm
+    desc = np.stack([spine_x_fn(zs) - np.linspace(22, 12, zs.size) - knob * taper,
                      spine_y_fn(zs) + np.linspace(24, 30, zs.size), zs], axis=1)
     pts = np.vstack([asc0, asc0 + (asc_top - asc0) * 0.5, arch, desc])
     r_desc = (12.0 + 0.05 * (age - 60)) * s

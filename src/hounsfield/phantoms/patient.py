@@ -12,7 +12,7 @@ __all__ = ["PatientParams", "sample_params", "patient_rng"]
 
 TRANSITIONAL = ("T13", "L6", "sacralised_L5")
 #: opt-in fields, left out of ``to_dict`` while at their default
-OPT_IN = ("arch_calcium_mm3",)
+OPT_IN = ("arch_calcium_mm3", "knob_mm")
 
 
 def patient_rng(seed: int, index: int, stream: int = 0) -> np.random.Generator:
@@ -52,6 +52,9 @@ class PatientParams:
     # opt-in (0 = off, the default phantom): extra aortic arch calcification (mm^3) correlated with the coronary
     # burden, for synthetic radiographs (see aortic.py); drawn by sample_params(arch_link=...)
     arch_calcium_mm3: float = 0.0
+    # opt-in (0 = off): extra leftward shift (mm) of the distal arch / aortic knob, drawn for every patient of an
+    # arch_link cohort (heart.layout_heart; independent of any calcium)
+    knob_mm: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -76,7 +79,8 @@ def sample_params(seed: int, index: int = 0, *, transitional_rate: float = 0.08,
     ``arch_link`` (opt-in, default 0 = off): latent correlation between the
     coronary burden and extra aortic arch calcification
     (:func:`~.aortic.draw_arch_calcium`; 0.8 reproduces Adar et al., Vasa
-    2015), drawn from its own random stream so every other parameter is unchanged.
+    2015), drawn from its own random stream so every other parameter is unchanged; with it every patient also
+    gets ``knob_mm`` (:func:`~.aortic.draw_knob_shift`: the aortic knob moved left into the lung).
     """
     rng = patient_rng(seed, index, 0)
     sex = "M" if rng.random() < 0.55 else "F"
@@ -105,16 +109,17 @@ def sample_params(seed: int, index: int = 0, *, transitional_rate: float = 0.08,
     logit = np.log((1 - zero_cac_rate) / zero_cac_rate) + 0.075 * (age - 62) + (0.55 if not fem else -0.55)
     has_cac = rng.random() < 1 / (1 + np.exp(-logit))
     burden = float(10 ** rng.uniform(0.0, 3.5) * (1 + 0.01 * (age - 62))) if has_cac else 0.0
-    arch = 0.0
+    arch = knob = 0.0
     if arch_link > 0:
-        from .aortic import draw_arch_calcium
+        from .aortic import draw_arch_calcium, draw_knob_shift
 
         arch = draw_arch_calcium(max(burden, 0.0), age, patient_rng(seed, index, 40), rho=float(arch_link),
                                  zero_rate=zero_cac_rate)
+        knob = draw_knob_shift(age, patient_rng(seed, index, 42))
     return PatientParams(
         seed=int(seed), index=int(index), sex=sex, age=round(age, 1), stature=stature, width=width, depth=depth,
         sat_mm=sat_mm, vat=vat, muscle=muscle, kyphosis_mm=kyph, lordosis_mm=lord, scoliosis_mm=scol,
         transitional=trans, heart_scale=heart_scale, heart_shift_mm=hshift, heart_axis_jitter=hjit,
         diaphragm_mm=diaph, position_mm=pos, contrast=contrast, arms_down=bool(rng.random() < arms_down_rate),
-        cac_burden=max(burden, 0.0), arch_calcium_mm3=arch,
+        cac_burden=max(burden, 0.0), arch_calcium_mm3=arch, knob_mm=knob,
     )
