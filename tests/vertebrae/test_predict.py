@@ -92,3 +92,13 @@ def test_no_spine_is_a_clear_error():
     water = Volume(np.zeros((40, 40, 30), np.int16), np.diag([2.0, 2.0, 2.0, 1.0]))
     with pytest.raises(InputError, match="spine"):
         detect_vertebrae(water)
+
+
+def test_real_head_ct_gets_no_thoracic_labels():
+    """A head CT (skull base, upper neck): the skull is bone at rib distance on both sides, but no lung lies
+    beside the column, so nothing is called T1 (session 2 labelled it C7..T5)."""
+    ct = read(fixture_path("ct_head_tilt"))
+    det = load_model().detect(ct)
+    assert det.anchor == "none"
+    assert det.centroids == []
+    assert "unlabelled" in det.info

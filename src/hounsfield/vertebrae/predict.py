@@ -70,6 +70,7 @@ DEFAULT_PARAMS: dict[str, float] = {
     "transitional_rib_min": 0.8,
     "stray_mm": 15.0,
     "t13_margin": 2.5,
+    "t1_lung_min": 0.1,
     "body_shift_mm": 0.0,
     "body_hu": 100.0,
     "disc_cost": 0.75,
@@ -465,6 +466,27 @@ def _body_centre(g: np.ndarray, i: float, j: float, k: int, p: dict[str, float],
     return xc + lo_i, yc + lo_j + p["body_shift_mm"] / sp
 
 
+def _lung_beside(g: np.ndarray, xs: np.ndarray, ys: np.ndarray, k0: int, k1: int, p: dict[str, float]) -> float:
+    """Largest fraction of air inside the body (< -400 HU, holes of the body outline) 30-80 mm to either side
+    of the column, within 30 mm of it front to back, over slices ``k0``..``k1``."""
+    from scipy import ndimage
+
+    sp = p["spacing_mm"]
+    r0, r1, w = int(30 / sp), int(80 / sp), int(30 / sp)
+    best = 0.0
+    for k in range(max(k0, 0), min(k1, g.shape[2] - 1) + 1):
+        if not np.isfinite(xs[k]):
+            continue
+        sl = g[:, :, k]
+        air = (sl < -400) & ndimage.binary_fill_holes(sl > -400)
+        i, j = int(round(xs[k])), int(round(ys[k]))
+        jl, jh = max(j - w, 0), j + w + 1
+        box = np.concatenate([air[max(i - r1, 0):max(i - r0, 0), jl:jh].ravel(), air[i + r0:i + r1, jl:jh].ravel()])
+        if box.size:
+            best = max(best, float(box.mean()))
+    return best
+
+
 def _weak_first_rib(ribs: np.ndarray, hi_rib: int, n_t: int, t1_rib_min: float) -> tuple[int, int]:
     """T1 when its short first rib scores under ``rib_fraction``: returns (index of T1, thoracic count).
 
@@ -658,7 +680,10 @@ def _label_segments(g: np.ndarray, xs: np.ndarray, ys: np.ndarray, discs: list[i
         k_r = _highest_rib_slice(g, xs, ys, lo, hi, p)
         if k_r is not None and (hi - k_r) * sp >= 16.0:
             m1 = next((m for m, (k0, k1) in enumerate(bounds) if k0 <= k_r - 1 < k1), None)
-            if m1 is not None and m1 >= 1:
+            # ribs enclose lung: the apices rise beside T1. Bone at rib distance without lung is a skull,
+            # a mandible or shoulders (a head or neck CT), not a first rib
+            if (m1 is not None and m1 >= 1
+                    and _lung_beside(g, xs, ys, bounds[m1 - 1][0], bounds[m1][1], p) >= p["t1_lung_min"]):
                 labels = [8 + (m1 - q) if q <= m1 else 8 - (q - m1) for q in range(n)]
                 anchor = "T1"
                 estimate = bounds[m1][1] - _C7_T1_ABOVE_SACRUM_MM / sp
