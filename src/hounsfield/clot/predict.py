@@ -221,12 +221,15 @@ def segment_clot(cta: Volume | None, ncct: Volume | None, model: Any = None, con
     older models: 0.5, largest component); ``threshold`` overrides the
     threshold; ``largest_only=False`` keeps every component (one clot per
     patient is the default). The patient is "detected" when anything remains.
+    A model trained on rigidly registered pairs (its config's ``register``)
+    registers the NCCT to the CTA here too, whatever ``register`` says.
     """
     t0 = time.perf_counter()
     if model is None:
         model, config, model_summary = load_model()
     assert config is not None
     pre = config.get("preprocess", {})
+    register = bool(register or config.get("register", False))
     prep = prepare(cta, ncct, spacing=tuple(pre.get("spacing", (0.75, 0.75, 1.5))), size=int(pre.get("size", 256)),
                    register=register)
     post = {**DEFAULT_POSTPROCESS, **config.get("postprocess", {})}
