@@ -123,3 +123,18 @@ def test_tta_equals_plain_prediction_for_a_flip_equivariant_network(small_heads)
     wide = torch.nn.Conv2d(6, 2, 3, padding=1)  # a 3 x 3 kernel does not: the flip average differs
     assert not np.allclose(predict_case(wide, prep, {"context": 1}, tta=False),
                            predict_case(wide, prep, {"context": 1}, tta=True), atol=1e-6)
+
+
+def test_model_trained_on_registered_pairs_registers_at_inference(small_heads):
+    from hounsfield.clot.model import build_model
+    from hounsfield.clot.predict import segment_clot
+
+    h = small_heads[1]
+    net = build_model(in_channels=2, channels=(4, 8), strides=(2,))
+    cfg = {"context": 0, "preprocess": {"spacing": [1.0, 1.0, 2.0], "size": 160}, "register": True,
+           "postprocess": {"threshold": 0.5, "select": "largest", "tta": True}}
+    res = segment_clot(h.cta, h.ncct, net.eval(), cfg, {})
+    assert res.registration["registered"] is True and any("rigidly registered" in n for n in res.notes)
+    assert res.measurements["postprocess"]["tta"] is True and res.measurements["postprocess"]["keep_frac"] == 1.0
+    cfg["register"] = False
+    assert segment_clot(h.cta, h.ncct, net.eval(), cfg, {}).registration["registered"] is False
