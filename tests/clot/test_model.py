@@ -23,3 +23,16 @@ def test_loss_is_dice_on_clot_plus_ce():
     perfect = torch.cat([(1 - y) * 20 - 10, y * 20 - 10], dim=1)
     assert float(loss(perfect, y)) < 0.01
     assert float(loss(-perfect, y)) > 1.5  # all wrong: Dice term ~1 plus a large CE
+
+
+def test_crop_dice_loss_counts_each_clot_crop_and_ignores_empty_ones():
+    y = torch.zeros(2, 1, 2, 2)
+    y[0, 0, 0, 0] = 1  # crop 0: one clot pixel; crop 1: no clot
+    pred = torch.zeros(2, 1, 2, 2)
+    pred[0, 0, 0, :] = 1  # crop 0: the clot pixel and one wrong pixel
+    logits = torch.cat([(1 - pred) * 20 - 10, pred * 20 - 10], dim=1)  # margin 20: softmax 0/1, CE of a wrong pixel 20
+    loss = loss_function("crop_dice_ce")
+    # Dice of crop 0: 2 * 1 / (2 + 1) -> loss 1/3 (crop 1 has no clot: no Dice term); CE: 20 over 8 pixels
+    assert abs(float(loss(logits, y)) - (1 / 3 + 20 / 8)) < 1e-3
+    y0 = torch.zeros(2, 1, 2, 2)  # no clot in the batch: CE only (the two predicted pixels wrong)
+    assert abs(float(loss(logits, y0)) - 40 / 8) < 1e-3

@@ -34,11 +34,33 @@ def build_model(dims: int = 2, in_channels: int = 2, out_channels: int = 2, chan
                 strides=tuple(strides), num_res_units=num_res_units, dropout=dropout, norm=norm)
 
 
-def loss_function() -> Any:
-    """Dice (clot channel, over the batch) + cross-entropy (MONAI ``DiceCELoss``, softmax over 2 classes)."""
-    from monai.losses import DiceCELoss
+def loss_function(kind: str = "dice_ce") -> Any:
+    """The training loss, logits ``(B, 2, ...)`` and labels ``(B, 1, ...)`` in.
 
-    return DiceCELoss(to_onehot_y=True, softmax=True, batch=True, include_background=False)
+    ``"dice_ce"``: Dice (clot channel, over the batch) + cross-entropy (MONAI
+    ``DiceCELoss``, softmax over 2 classes). ``"crop_dice_ce"``: MONAI
+    ``DiceLoss`` per sample, averaged over the samples that contain clot (a
+    crop of a thin M2 clot counts as much as one of an ICA clot; crops without
+    clot add no Dice term), + cross-entropy over all pixels.
+    """
+    from monai.losses import DiceCELoss, DiceLoss
+
+    if kind == "dice_ce":
+        return DiceCELoss(to_onehot_y=True, softmax=True, batch=True, include_background=False)
+    if kind != "crop_dice_ce":
+        raise ValueError(f"unknown loss {kind!r}")
+    import torch
+
+    dice = DiceLoss(to_onehot_y=True, softmax=True, batch=False, include_background=False, reduction="none")
+
+    def crop_dice_ce(logits: Any, y: Any) -> Any:
+        ce = torch.nn.functional.cross_entropy(logits, y[:, 0].long())
+        pos = y.flatten(1).amax(1) > 0
+        if not bool(pos.any()):
+            return ce
+        return dice(logits[pos], y[pos]).mean() + ce
+
+    return crop_dice_ce
 
 
 def save_checkpoint(model: Any, config: dict[str, Any], path: str | Path, half: bool = True) -> Path:

@@ -18,7 +18,8 @@ __all__ = ["DEFAULT_MODEL", "DEFAULT_POSTPROCESS", "ClotResult", "load_model", "
            "model_channels", "stack_context", "network_input", "roi_box", "predict_case", "postprocess", "vessel_zone"]
 
 #: post-processing of models whose config has none (threshold 0.5, largest component, no vessel rule)
-DEFAULT_POSTPROCESS: dict[str, Any] = {"threshold": 0.5, "select": "largest", "vessel_mm": None}
+DEFAULT_POSTPROCESS: dict[str, Any] = {"threshold": 0.5, "select": "largest", "vessel_mm": None, "keep_frac": 1.0,
+                                       "tta": False}
 
 #: name of the bundled model in the registry
 DEFAULT_MODEL = "clot-unet2d-synthetic"
@@ -112,11 +113,24 @@ def network_input(prep: PreparedCase, config: dict[str, Any], box: tuple[slice, 
     return stack_context(x, int(config.get("context", 0)))
 
 
-def predict_case(model: Any, prep: PreparedCase, config: dict[str, Any]) -> np.ndarray:
-    """Clot probabilities ``(n_slices, size, size)`` of a prepared case; only the ROI box is run through the network."""
+def predict_case(model: Any, prep: PreparedCase, config: dict[str, Any], tta: bool | None = None) -> np.ndarray:
+    """Clot probabilities ``(n_slices, size, size)`` of a prepared case; only the ROI box is run through the network.
+
+    ``tta`` (default: the model's ``postprocess["tta"]``, else off): the mean of
+    the probabilities of the slices as they are, flipped left-right and flipped
+    up-down (the training augmentation has both flips), 3 passes instead of 1.
+    """
+    if tta is None:
+        tta = bool(config.get("postprocess", {}).get("tta", False))
     box = roi_box(prep)
+    x = network_input(prep, config, box)
+    p = predict_slices(model, x)
+    if tta:
+        for ax in (-1, -2):
+            p += np.flip(predict_slices(model, np.ascontiguousarray(np.flip(x, ax))), ax)
+        p /= 3.0
     probs = np.zeros((prep.channels.shape[0],) + prep.channels.shape[2:], dtype=np.float32)
-    probs[:, box[0], box[1]] = predict_slices(model, network_input(prep, config, box))
+    probs[:, box[0], box[1]] = p
     return probs
 
 
@@ -139,7 +153,7 @@ def vessel_zone(prep: PreparedCase, vessel_mm: float) -> np.ndarray:
 
 def postprocess(probs: np.ndarray, prep: PreparedCase, threshold: float = 0.5, min_volume_mm3: float = 5.0,
                 select: str = "largest", vessel_mm: float | None = None,
-                near_vessels: np.ndarray | None = None) -> np.ndarray:
+                near_vessels: np.ndarray | None = None, keep_frac: float = 1.0) -> np.ndarray:
     """Probabilities -> binary clot mask on the prepared grid.
 
     Threshold; drop 26-connected components smaller than ``min_volume_mm3``;
@@ -147,7 +161,9 @@ def postprocess(probs: np.ndarray, prep: PreparedCase, threshold: float = 0.5, m
     contrast-filled vessel tree (CTA 180-650 HU, > 3 mm from bone): a clot is a filling defect
     of an artery, so it touches enhanced lumen at least at its proximal end;
     then keep one component (``select``: ``"largest"`` by volume, ``"mass"``
-    by summed probability) or ``"all"``. ``near_vessels``: the
+    by summed probability; with ``keep_frac`` < 1 every component whose
+    summed probability is at least ``keep_frac`` times the highest is kept, so
+    a clot broken into pieces keeps its pieces) or ``"all"``. ``near_vessels``: the
     :func:`vessel_zone` of ``prep``, when already computed.
     """
     from scipy import ndimage
@@ -166,7 +182,10 @@ def postprocess(probs: np.ndarray, prep: PreparedCase, threshold: float = 0.5, m
         keep &= ndimage.maximum(near, lab, idx).astype(bool)
     if not keep.any():
         return np.zeros(probs.shape, np.uint8)
-    if select in ("largest", "mass"):
+    if select == "mass" and keep_frac < 1.0:
+        mass = np.where(keep, ndimage.sum_labels(probs, lab, idx), -1.0)
+        keep &= mass >= keep_frac * mass.max()
+    elif select in ("largest", "mass"):
         score = counts if select == "largest" else ndimage.sum_labels(probs, lab, idx)
         best = int(np.argmax(np.where(keep, score, -1.0)))
         keep = np.zeros_like(keep)
@@ -202,12 +221,15 @@ def segment_clot(cta: Volume | None, ncct: Volume | None, model: Any = None, con
     older models: 0.5, largest component); ``threshold`` overrides the
     threshold; ``largest_only=False`` keeps every component (one clot per
     patient is the default). The patient is "detected" when anything remains.
+    A model trained on rigidly registered pairs (its config's ``register``)
+    registers the NCCT to the CTA here too, whatever ``register`` says.
     """
     t0 = time.perf_counter()
     if model is None:
         model, config, model_summary = load_model()
     assert config is not None
     pre = config.get("preprocess", {})
+    register = bool(register or config.get("register", False))
     prep = prepare(cta, ncct, spacing=tuple(pre.get("spacing", (0.75, 0.75, 1.5))), size=int(pre.get("size", 256)),
                    register=register)
     post = {**DEFAULT_POSTPROCESS, **config.get("postprocess", {})}
@@ -216,8 +238,9 @@ def segment_clot(cta: Volume | None, ncct: Volume | None, model: Any = None, con
     if not largest_only:
         post["select"] = "all"
     min_vol = float(config.get("min_volume_mm3", 5.0))
-    probs = predict_case(model, prep, config)
-    pred = postprocess(probs, prep, float(post["threshold"]), min_vol, str(post["select"]), post["vessel_mm"])
+    probs = predict_case(model, prep, config, tta=bool(post["tta"]))
+    pred = postprocess(probs, prep, float(post["threshold"]), min_vol, str(post["select"]), post["vessel_mm"],
+                       keep_frac=float(post["keep_frac"]))
     target = (cta if cta is not None else ncct)
     assert target is not None
     mask = restore(pred, prep, target)

@@ -60,6 +60,12 @@ class TrainConfig:
     vessel_fraction: float = 0.0
     #: neighbour slices on either side given as extra channels (0: 2-D as published; 1: 2.5-D, 6 channels)
     context: int = 0
+    #: positive crops drawn per clot with weight (median clot area per slice / this clot's) ** thin_weight, so thin
+    #: clots (M2, A1: a dot of a few pixels per slice) get their share; 0: uniform over the clot slices (as before)
+    thin_weight: float = 0.0
+    #: "dice_ce": Dice over the batch + cross-entropy (large clots dominate the Dice); "crop_dice_ce": Dice per crop
+    #: that contains clot, averaged over those crops (each clot crop counts the same, whatever its size) + cross-entropy
+    loss: str = "dice_ce"
     #: warm start: a checkpoint of the same network (its weights are the starting point; recorded in the config)
     init: str | None = None
     aug_p: float = 0.8
@@ -99,6 +105,26 @@ def prepare_cases(data: str | Path, ids: list[str], cfg: TrainConfig, need_mask:
     return out
 
 
+def clot_weights(cases: list[PreparedCase], pos: list[tuple[int, int]], power: float) -> np.ndarray:
+    """Sampling probability of each positive (case, slice) so that each clot gets a share ~ (median area / its area) ** power.
+
+    A clot's area is its mean number of mask pixels per slice that contains it
+    (a thin M2 clot crossing the slices: a few pixels; an M1 along the slice: many).
+    Within a clot its slices are equally likely. ``power`` 0: every clot equal.
+
+    >>> m = np.zeros((3, 4, 4), np.uint8); m[0, :2, :2] = 1; m[1, 0, 0] = 1; m[2, 0, 0] = 1
+    >>> from types import SimpleNamespace as NS
+    >>> clot_weights([NS(mask=m[:1]), NS(mask=m[1:])], [(0, 0), (1, 0), (1, 1)], 1.0).round(3).tolist()
+    [0.2, 0.4, 0.4]
+    """
+    area = {c: float(cases[c].mask.sum()) / max(1, sum(1 for cc, _ in pos if cc == c)) for c in {c for c, _ in pos}}  # type: ignore[union-attr]
+    med = float(np.median(list(area.values())))
+    w_clot = {c: (med / a) ** power for c, a in area.items()}
+    n_slices = {c: sum(1 for cc, _ in pos if cc == c) for c in area}
+    w = np.array([w_clot[c] / n_slices[c] for c, _ in pos])
+    return w / w.sum()
+
+
 class _Sampler:
     """Draws augmented 2-channel crops (seeded)."""
 
@@ -109,6 +135,7 @@ class _Sampler:
         self.aug = augment_2d(seed=cfg.seed + 2, p=cfg.aug_p)
         self.all = [(c, k) for c, p in enumerate(cases) for k in range(p.channels.shape[0])]
         self.pos = [(c, k) for c, p in enumerate(cases) for k in np.nonzero(p.mask.reshape(p.mask.shape[0], -1).any(1))[0]]  # type: ignore[union-attr]
+        self.pos_p = clot_weights(cases, self.pos, cfg.thin_weight) if cfg.thin_weight and self.pos else None
         lo, hi = window(np.array([180.0, 650.0]), *WINDOW_CTA)
         self.vessel: list[tuple[int, int, int, int]] = []
         for c, p in enumerate(cases if cfg.vessel_fraction > 0 else []):
@@ -146,7 +173,10 @@ class _Sampler:
                 prep = self.cases[c]
                 m = prep.mask[k]  # type: ignore[index]
             else:
-                c, k = (self.pos if positive else self.all)[int(self.rng.integers(len(self.pos if positive else self.all)))]
+                if positive and self.pos_p is not None:
+                    c, k = self.pos[int(self.rng.choice(len(self.pos), p=self.pos_p))]
+                else:
+                    c, k = (self.pos if positive else self.all)[int(self.rng.integers(len(self.pos if positive else self.all)))]
                 prep = self.cases[c]
                 m = prep.mask[k]  # type: ignore[index]
                 a, bb = self._crop_origin(prep, m, positive and m.any())
@@ -162,31 +192,45 @@ class _Sampler:
         return xs, ys
 
 
-def validation_probs(model: Any, cases: dict[str, PreparedCase], context: int = 0) -> dict[str, np.ndarray]:
-    """Clot probabilities of each validation case on its padded ROI grid."""
+def validation_probs(model: Any, cases: dict[str, PreparedCase], context: int = 0, tta: bool = False) -> dict[str, np.ndarray]:
+    """Clot probabilities of each validation case on its padded ROI grid (``tta``: flip averaging, see ``predict_case``)."""
     from .predict import predict_case
 
-    return {cid: predict_case(model, prep, {"context": context}) for cid, prep in cases.items()}
+    return {cid: predict_case(model, prep, {"context": context}, tta=tta) for cid, prep in cases.items()}
 
 
-def validate(model: Any, cases: dict[str, PreparedCase], context: int = 0) -> dict[str, float]:
-    """Per-patient Dice on the ROI grid (CTA + NCCT channels, threshold 0.5, no post-processing)."""
+def validate(model: Any, cases: dict[str, PreparedCase], context: int = 0, min_volume_mm3: float = 5.0) -> dict[str, float]:
+    """Per-patient Dice on the ROI grid (CTA + NCCT channels) after the default post-processing.
+
+    Threshold 0.5, components < ``min_volume_mm3`` removed, the largest kept:
+    the way the model is used, so a network that scatters small false
+    positives (the per-crop Dice loss does) is not ranked below one that
+    does not for specks the post-processing removes anyway.
+    """
+    from .predict import postprocess
+
     probs = validation_probs(model, cases, context)
-    return {cid: dice_3d(probs[cid] >= 0.5, prep.mask) for cid, prep in cases.items()}  # type: ignore[arg-type]
+    return {cid: dice_3d(postprocess(probs[cid], prep, 0.5, min_volume_mm3, "largest"), prep.mask)  # type: ignore[arg-type]
+            for cid, prep in cases.items()}
 
 
 #: post-processing settings tried on the validation split (see :func:`select_postprocess`)
-POSTPROCESS_GRID: dict[str, Any] = {"threshold": [0.3, 0.4, 0.5, 0.6, 0.7, 0.8], "select": ["largest", "mass", "all"],
+POSTPROCESS_GRID: dict[str, Any] = {"threshold": [0.3, 0.4, 0.5, 0.6, 0.7, 0.8],
+                                    "select": ["largest", "mass", "mass:0.5", "mass:0.25", "all"],
                                     "vessel_mm": [None, 2.0]}
 
 
 def select_postprocess(probs: dict[str, np.ndarray], cases: dict[str, PreparedCase], min_volume_mm3: float = 5.0,
-                       grid: dict[str, Any] | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+                       grid: dict[str, Any] | None = None,
+                       probs_tta: dict[str, np.ndarray] | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Choose threshold and component rules by mean per-patient Dice on the validation split.
 
     Mean over all validation patients (a clot-free patient scores 1 only when
     nothing is predicted), so specificity counts. Ties go to the earlier
-    (simpler) setting. Returns the best setting and every row tried.
+    (simpler) setting. ``select`` ``"mass:F"``: the components with at least F
+    times the highest probability mass (``keep_frac``). With ``probs_tta``
+    (flip-averaged probabilities) every setting is also tried on those.
+    Returns the best setting and every row tried.
     """
     from itertools import product
 
@@ -196,12 +240,20 @@ def select_postprocess(probs: dict[str, np.ndarray], cases: dict[str, PreparedCa
     zones = {(cid, vm): vessel_zone(prep, vm) for cid, prep in cases.items() for vm in g["vessel_mm"]
              if vm is not None and prep.has_cta}
     rows = []
-    for th, sel, vm in product(g["threshold"], g["select"], g["vessel_mm"]):
-        d = [dice_3d(postprocess(probs[cid], prep, th, min_volume_mm3, sel, vm, zones.get((cid, vm))), prep.mask)  # type: ignore[arg-type]
-             for cid, prep in cases.items()]
-        rows.append({"threshold": th, "select": sel, "vessel_mm": vm, "val_dice": float(np.mean(d))})
+    sources = [(False, probs)] + ([(True, probs_tta)] if probs_tta is not None else [])
+    for (tta, pr), th, sel, vm in product(sources, g["threshold"], g["select"], g["vessel_mm"]):
+        how, _, frac = sel.partition(":")
+        kf = float(frac) if frac else 1.0
+        d = [dice_3d(postprocess(pr[cid], prep, th, min_volume_mm3, how, vm, zones.get((cid, vm)), keep_frac=kf),  # type: ignore[arg-type]
+                     prep.mask) for cid, prep in cases.items()]
+        rows.append({"threshold": th, "select": how, "keep_frac": kf, "vessel_mm": vm, "tta": tta,
+                     "val_dice": float(np.mean(d))})
     best = max(rows, key=lambda r: r["val_dice"])
-    return {k: best[k] for k in ("threshold", "select", "vessel_mm")} | {"val_dice": best["val_dice"]}, rows
+    return {k: best[k] for k in POSTPROCESS_KEYS} | {"val_dice": best["val_dice"]}, rows
+
+
+#: the post-processing settings stored in a checkpoint's config (see ``predict.DEFAULT_POSTPROCESS``)
+POSTPROCESS_KEYS = ("threshold", "select", "keep_frac", "vessel_mm", "tta")
 
 
 def train_clot(cfg: TrainConfig, progress: Callable[[str, int, int], None] | None = None) -> dict[str, Any]:
@@ -248,7 +300,7 @@ def train_clot(cfg: TrainConfig, progress: Callable[[str, int, int], None] | Non
             raise InputError(f"{cfg.init}: its network {start_cfg['net']} differs from this run's {cfg.net}")
         model.load_state_dict(start.state_dict())
     model = model.to(device)
-    loss_fn = loss_function()
+    loss_fn = loss_function(cfg.loss)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     total = max(1, cfg.epochs * cfg.steps_per_epoch)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total, pct_start=0.1)
@@ -270,7 +322,7 @@ def train_clot(cfg: TrainConfig, progress: Callable[[str, int, int], None] | Non
             if progress:
                 progress(f"epoch {epoch}/{cfg.epochs}", step + 1, cfg.steps_per_epoch)
         model.eval()
-        val = validate(model, val_cases, cfg.context) if val_cases else {}
+        val = validate(model, val_cases, cfg.context, cfg.min_volume_mm3) if val_cases else {}
         mean_val = float(np.mean(list(val.values()))) if val else float("nan")
         history.append({"epoch": epoch, "loss": float(np.mean(losses)), "val_dice": mean_val,
                         "seconds": round(time.perf_counter() - t0, 1)})
@@ -283,9 +335,10 @@ def train_clot(cfg: TrainConfig, progress: Callable[[str, int, int], None] | Non
     post = None
     if val_cases:  # threshold and component rules of the best model, chosen on the validation split
         best_model, best_cfg = load_checkpoint(out / "best.pt")
-        post, rows = select_postprocess(validation_probs(best_model, val_cases, cfg.context), val_cases, cfg.min_volume_mm3)
+        post, rows = select_postprocess(validation_probs(best_model, val_cases, cfg.context), val_cases, cfg.min_volume_mm3,
+                                        probs_tta=validation_probs(best_model, val_cases, cfg.context, tta=True))
         (out / "postprocess_validation.json").write_text(json.dumps({"chosen": post, "tried": rows}, indent=1))
-        best_cfg["postprocess"] = {k: post[k] for k in ("threshold", "select", "vessel_mm")}
+        best_cfg["postprocess"] = {k: post[k] for k in POSTPROCESS_KEYS}
         save_checkpoint(best_model, best_cfg, out / "best.pt")
         config["postprocess"] = best_cfg["postprocess"]
         (out / "config.json").write_text(json.dumps(config, indent=2, default=str))

@@ -90,6 +90,10 @@ def train_clot_cmd(
     pos_fraction: float = typer.Option(0.5, "--pos-fraction", min=0.0, max=1.0, help="Share of crops centred on the clot."),
     context: int = typer.Option(0, "--context", min=0, max=3,
                                 help="Neighbour slices on either side as extra channels (0: 2-D; 1: 2.5-D)."),
+    thin_weight: float = typer.Option(0.0, "--thin-weight", min=0.0,
+                                      help="Clot crops drawn per clot ~ (median clot area per slice / its own) ** this "
+                                           "(thin clots get their share; 0: uniform over clot slices)."),
+    loss: str = typer.Option("dice_ce", "--loss", help="'dice_ce' (batch Dice + CE) or 'crop_dice_ce' (Dice per clot crop + CE)."),
     init: Optional[Path] = typer.Option(None, "--init", help="Start from this checkpoint (same network), e.g. to train on."),
     threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch."),
     channels: str = typer.Option("24,48,96,192", "--channels", help="U-Net feature channels per level."),
@@ -103,7 +107,7 @@ def train_clot_cmd(
     cfg = TrainConfig(data=str(data), out=str(out), spacing=sp, epochs=epochs, steps_per_epoch=steps_per_epoch, batch_size=batch_size,
                       crop=crop, size=size, lr=lr, seed=seed, train_frac=train_frac, val_frac=val_frac,
                       splits=str(splits) if splits else None, register=register, cta_dropout=cta_dropout,
-                      vessel_fraction=vessel_fraction, pos_fraction=pos_fraction, context=context, threads=threads, init=str(init) if init else None,
+                      vessel_fraction=vessel_fraction, pos_fraction=pos_fraction, context=context, thin_weight=thin_weight, loss=loss, threads=threads, init=str(init) if init else None,
                       command=cmd)
     cfg.net["channels"] = [int(c) for c in channels.split(",")]
     cfg.net["strides"] = [2] * (len(cfg.net["channels"]) - 1)
