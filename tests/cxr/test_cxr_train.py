@@ -163,7 +163,7 @@ def test_batchnorm_recalibration_matches_batch_statistics():
     """Eval-mode outputs after recalibration equal train-mode (batch-statistics) outputs."""
     import torch
 
-    from hounsfield.cxr.train import recalibrate_batchnorm
+    from hounsfield.training.weights import recalibrate_batchnorm
 
     torch.manual_seed(0)
     net = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.ReLU(),

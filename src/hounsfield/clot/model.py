@@ -64,12 +64,15 @@ def loss_function(kind: str = "dice_ce") -> Any:
 
 
 def save_checkpoint(model: Any, config: dict[str, Any], path: str | Path, half: bool = True) -> Path:
-    """Save weights (float16 when ``half``, to keep bundled files small) and config."""
+    """Save weights (float16 when ``half``, to keep bundled files small; tensors float16 cannot hold stay
+    float32, see :func:`hounsfield.training.weights.half_state`) and config."""
     import torch
+
+    from ..training.weights import half_state
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    state = {k: (v.half() if half and v.is_floating_point() else v).cpu() for k, v in model.state_dict().items()}
+    state = half_state(model.state_dict()) if half else {k: v.cpu() for k, v in model.state_dict().items()}
     tmp = path.with_name(path.name + ".part")
     torch.save({"state_dict": state, "config": config}, tmp)
     tmp.replace(path)

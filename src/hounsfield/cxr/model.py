@@ -146,12 +146,14 @@ class CXRModel:
         }
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Write ``path`` (.pt, float16 weights) and ``path.with_suffix('.json')`` (atomic)."""
+        """Write ``path`` (.pt, float16 weights where they fit) and ``path.with_suffix('.json')`` (atomic)."""
         import torch
 
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        state = {k: (v.half() if v.is_floating_point() else v) for k, v in self.net.state_dict().items()}
+        from ..training.weights import half_state
+
+        state = half_state(self.net.state_dict())
         tmp = path.with_name(path.name + ".part")
         torch.save({"config": self.config(), "state_dict": state}, tmp)
         os.replace(tmp, path)

@@ -30,6 +30,7 @@ import numpy as np
 from ..errors import InputError
 from ..training.folds import grouped_stratified_folds
 from ..training.seeds import seed_everything
+from ..training.weights import recalibrate_batchnorm
 from .data import Record, Standardiser, cac_category, cac_thresholds, load_inputs
 from .evaluate import evaluate_predictions
 from .model import ARCHS, TASKS, CXRModel, build_network
@@ -164,35 +165,6 @@ def _mean_loss(net: Any, x: np.ndarray, t: np.ndarray, task: str, batch_size: in
             total += float(loss_fn(o, tb)) * len(xb)
             outs.append(o.float().numpy())
     return total / max(len(x), 1), np.concatenate(outs) if outs else np.zeros((0, t.shape[1]))
-
-
-def recalibrate_batchnorm(net: Any, x: np.ndarray, batch_size: int) -> None:
-    """Recompute BatchNorm running statistics as exact averages over ``x`` ("precise BN").
-
-    With few optimiser steps per epoch the exponential running averages lag
-    far behind the weights, and the network in eval mode then predicts
-    nonsense (measured: AUROC 1.0 with batch statistics, 0.12-0.4 with the
-    running ones on an easy task). One forward pass over the training images
-    fixes that.
-    """
-    import torch
-
-    bns = [m for m in net.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-    if not bns or len(x) < 2:
-        return
-    momenta = [m.momentum for m in bns]
-    for m in bns:
-        m.reset_running_stats()
-        m.momentum = None  # cumulative average
-    net.train()
-    with torch.no_grad():
-        for s in range(0, len(x), batch_size):
-            xb = np.asarray(x[s:s + batch_size], np.float32)
-            if len(xb) >= 2:
-                net(torch.as_tensor(xb))
-    for m, mom in zip(bns, momenta):
-        m.momentum = mom
-    net.eval()
 
 
 def _fit_platt(z: np.ndarray, y: np.ndarray) -> tuple[float, float]:

@@ -1,5 +1,6 @@
 """Shared training utilities: seeds, folds, configs (used by every trainable model)."""
 
 from .seeds import seed_everything
+from .weights import half_state, recalibrate_batchnorm
 
-__all__ = ["seed_everything"]
+__all__ = ["half_state", "recalibrate_batchnorm", "seed_everything"]
