@@ -127,6 +127,22 @@ def _running_median(x: np.ndarray, valid: np.ndarray, w: int) -> np.ndarray:
     return out
 
 
+def _beside(a: np.ndarray, i: int, r0: int, r1: int, jl: int, jh: int) -> tuple[np.ndarray, np.ndarray]:
+    """The two boxes of the 2-D slice ``a`` beside column ``i`` (first axis): ``r0``..``r1`` voxels to either
+    side (lower index first), rows ``jl``..``jh`` of the second axis."""
+    return a[max(i - r1, 0):max(i - r0, 0), jl:jh], a[i + r0:i + r1, jl:jh]
+
+
+def _rib_hit(b: np.ndarray, xs: np.ndarray, ys: np.ndarray, k: int, p: dict[str, float]) -> bool:
+    """Bone (``b``) at rib-angle distance on both sides of the column in slice ``k``: ``rib_min_mm``..
+    ``rib_max_mm`` aside, from 70 mm behind to ``rib_forward_mm`` in front of the centreline."""
+    sp = p["spacing_mm"]
+    i, j = int(round(xs[k])), int(round(ys[k]))
+    left, right = _beside(b[:, :, k], i, int(p["rib_min_mm"] / sp), int(p["rib_max_mm"] / sp),
+                          max(j - int(70 / sp), 0), j + int(p["rib_forward_mm"] / sp))
+    return bool(left.any() and right.any())
+
+
 def _centreline(a: np.ndarray, p: dict[str, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     from scipy import ndimage
 
@@ -196,8 +212,7 @@ def _sacrum_top(g: np.ndarray, xs: np.ndarray, ys: np.ndarray, valid: np.ndarray
     for k in np.flatnonzero(valid):
         i, j = int(round(xs[k])), int(round(ys[k]))
         jl, jh = max(j - int(30 / sp), 0), j + int(30 / sp) + 1
-        boxes = np.concatenate([g[max(i - lung1, 0):max(i - lung0, 0), jl:jh, k].ravel(),
-                                g[i + lung0:i + lung1, jl:jh, k].ravel()])
+        boxes = np.concatenate([box.ravel() for box in _beside(g[:, :, k], i, lung0, lung1, jl, jh)])
         if boxes.size and (boxes < -400).mean() > 0.05:
             continue  # lung beside the spine: thorax, the wide bone there is ribs
         # holes filled: the cortical shell of a body encloses cancellous bone that may be under sacrum_hu
@@ -269,8 +284,7 @@ def _paravertebral_profile(g: np.ndarray, xs: np.ndarray, ys: np.ndarray, lo: in
     for k in range(lo, hi + 1):
         i, j = int(round(xs[k])), int(round(ys[k]))
         jl, jh = max(j - back, 0), j + fwd
-        right = b[i + a0:i + a1, jl:jh, k]
-        left = b[max(i - a1, 0):max(i - a0, 0), jl:jh, k]
+        left, right = _beside(b[:, :, k], i, a0, a1, jl, jh)
         out[k] = 0.5 * ((right.mean() if right.size else 0.0) + (left.mean() if left.size else 0.0))
     return out
 
@@ -389,21 +403,10 @@ def _dp_discs(f: np.ndarray, lo: int, hi: int, start: int | None, p: dict[str, f
 def _rib_levels(g: np.ndarray, xs: np.ndarray, ys: np.ndarray, bounds: list[tuple[int, int]],
                 p: dict[str, float]) -> np.ndarray:
     """Fraction of slices of each vertebra with bone at rib-angle distance on both sides."""
-    sp = p["spacing_mm"]
     b = g > p["rib_hu"]
     out = np.zeros(len(bounds))
-    r0, r1 = int(p["rib_min_mm"] / sp), int(p["rib_max_mm"] / sp)
-    back, fwd = int(70 / sp), int(p["rib_forward_mm"] / sp)
     for n, (k0, k1) in enumerate(bounds):
-        hits = []
-        for k in range(k0, k1 + 1):
-            if not np.isfinite(xs[k]):
-                continue
-            i, j = int(round(xs[k])), int(round(ys[k]))
-            jl, jh = max(j - back, 0), j + fwd
-            left = b[max(i - r1, 0):max(i - r0, 0), jl:jh, k].any()
-            right = b[i + r0:i + r1, jl:jh, k].any()
-            hits.append(left and right)
+        hits = [_rib_hit(b, xs, ys, k, p) for k in range(k0, k1 + 1) if np.isfinite(xs[k])]
         out[n] = float(np.mean(hits)) if hits else 0.0
     return out
 
@@ -481,7 +484,7 @@ def _lung_beside(g: np.ndarray, xs: np.ndarray, ys: np.ndarray, k0: int, k1: int
         air = (sl < -400) & ndimage.binary_fill_holes(sl > -400)
         i, j = int(round(xs[k])), int(round(ys[k]))
         jl, jh = max(j - w, 0), j + w + 1
-        box = np.concatenate([air[max(i - r1, 0):max(i - r0, 0), jl:jh].ravel(), air[i + r0:i + r1, jl:jh].ravel()])
+        box = np.concatenate([b.ravel() for b in _beside(air, i, r0, r1, jl, jh)])
         if box.size:
             best = max(best, float(box.mean()))
     return best
@@ -512,17 +515,10 @@ _C7_T1_ABOVE_SACRUM_MM = 560.0
 def _highest_rib_slice(g: np.ndarray, xs: np.ndarray, ys: np.ndarray, lo: int, hi: int,
                        p: dict[str, float]) -> int | None:
     """Highest slice with bone at rib-angle distance on both sides (in two of three consecutive slices)."""
-    sp = p["spacing_mm"]
     b = g > p["rib_hu"]
-    r0, r1 = int(p["rib_min_mm"] / sp), int(p["rib_max_mm"] / sp)
-    back, fwd = int(70 / sp), int(p["rib_forward_mm"] / sp)
     hit = np.zeros(g.shape[2], bool)
     for k in range(lo, hi + 1):
-        if not np.isfinite(xs[k]):
-            continue
-        i, j = int(round(xs[k])), int(round(ys[k]))
-        jl, jh = max(j - back, 0), j + fwd
-        hit[k] = b[max(i - r1, 0):max(i - r0, 0), jl:jh, k].any() and b[i + r0:i + r1, jl:jh, k].any()
+        hit[k] = np.isfinite(xs[k]) and _rib_hit(b, xs, ys, k, p)
     run = np.convolve(hit.astype(int), np.ones(3, int), mode="same") >= 2
     ks = np.flatnonzero(run & hit)
     return int(ks.max()) if ks.size else None
@@ -781,38 +777,37 @@ def finish_detection(prep: Prepared, params: dict[str, float] | None = None) -> 
             seg2 = _label_segments(g, xs, ys, discs2, top, lo, hi, p)
             if seg2["labels"] is not None:
                 discs, seg = discs2, seg2
-    if seg["n_t"] in (10, 11, 14, 15) and seg["low_rib"] is not None and seg["low_rib"] >= 1:
-        # the lowest rib (T12) and T1 are both in view but fewer (or more) than 12-13 vertebrae lie
-        # between them: discs were missed (faint upper thoracic discs) or split (a segment cut in two);
-        # re-place exactly 12 thoracic segments
+    def recount_twelve(margin: float | None = None) -> tuple[list[int], dict[str, Any]] | None:
+        """Exactly 12 thoracic segments re-placed between the lowest rib and T1 (with ``margin``: only if
+        13 segments do not explain the evidence better by that much); None when that does not hold."""
         b = seg["bounds"]
         k_a, k_b = b[seg["low_rib"]][0], b[seg["hi_rib"]][1]
         z0 = top if top is not None else seg.get("sacrum_estimate")
         prior = _height_prior((np.arange(len(f)) - z0) * sp) if z0 is not None else None
-        inner = _dp_fixed_count(f, k_a, k_b, 12, p, prior)
-        if inner is not None:
-            discs3 = sorted([k for k in discs if k <= k_a or k >= k_b] + inner)
-            seg3 = _label_segments(g, xs, ys, discs3, top, lo, hi, p)
-            if seg3["labels"] is not None and seg3["n_t"] == 12:
-                discs, seg = discs3, seg3
-                info["thoracic_recount"] = "12 thoracic segments re-placed between the lowest rib and T1"
+        inner, s12 = _dp_fixed_count(f, k_a, k_b, 12, p, prior, with_score=True)
+        if inner is None or (margin is not None
+                             and _dp_fixed_count(f, k_a, k_b, 13, p, prior, with_score=True)[1] - s12 >= margin):
+            return None
+        new = sorted([k for k in discs if k <= k_a or k >= k_b] + inner)
+        new_seg = _label_segments(g, xs, ys, new, top, lo, hi, p)
+        return (new, new_seg) if new_seg["labels"] is not None and new_seg["n_t"] == 12 else None
+
+    if seg["n_t"] in (10, 11, 14, 15) and seg["low_rib"] is not None and seg["low_rib"] >= 1:
+        # the lowest rib (T12) and T1 are both in view but fewer (or more) than 12-13 vertebrae lie
+        # between them: discs were missed (faint upper thoracic discs) or split (a segment cut in two)
+        redone = recount_twelve()
+        if redone is not None:
+            discs, seg = redone
+            info["thoracic_recount"] = "12 thoracic segments re-placed between the lowest rib and T1"
     if seg["n_t"] == 13 and seg["low_rib"] is not None:
         # 13 rib-bearing vertebrae: a T13 (a few per cent of people), or one disc too many in a thoracic
         # spine whose discs are faint. Keep 13 only if 13 segments explain the evidence clearly better
         # than 12 between the same ends (by t13_margin, about one disc's worth of evidence).
-        b = seg["bounds"]
-        k_a, k_b = b[seg["low_rib"]][0], b[seg["hi_rib"]][1]
-        z0 = top if top is not None else seg.get("sacrum_estimate")
-        prior = _height_prior((np.arange(len(f)) - z0) * sp) if z0 is not None else None
-        in12, s12 = _dp_fixed_count(f, k_a, k_b, 12, p, prior, with_score=True)
-        _, s13 = _dp_fixed_count(f, k_a, k_b, 13, p, prior, with_score=True)
-        if in12 is not None and s13 - s12 < p["t13_margin"]:
-            discs4 = sorted([k for k in discs if k <= k_a or k >= k_b] + in12)
-            seg4 = _label_segments(g, xs, ys, discs4, top, lo, hi, p)
-            if seg4["labels"] is not None and seg4["n_t"] == 12:
-                discs, seg = discs4, seg4
-                info["thoracic_recount"] = ("12 thoracic segments re-placed between the lowest rib and T1 "
-                                            "(13 were not clearly better)")
+        redone = recount_twelve(p["t13_margin"])
+        if redone is not None:
+            discs, seg = redone
+            info["thoracic_recount"] = ("12 thoracic segments re-placed between the lowest rib and T1 "
+                                        "(13 were not clearly better)")
     bounds, labels, anchor = seg["bounds"], seg["labels"], seg["anchor"]
     ribs, rib_idx, sacral_label = seg["ribs"], seg["rib_idx"], seg["sacral_label"]
     partial_top, partial_bottom = seg["partial_top"], seg["partial_bottom"]
