@@ -36,8 +36,7 @@ def main() -> None:
     import torch
 
     from hounsfield.clot.model import load_checkpoint, save_checkpoint
-    from hounsfield.clot.train import (POSTPROCESS_KEYS, TrainConfig, _Sampler, prepare_cases, select_postprocess,
-                                       validate, validation_probs)
+    from hounsfield.clot.train import POSTPROCESS_KEYS, TrainConfig, _Sampler, choose_postprocess, prepare_cases, validate
     from hounsfield.training.weights import recalibrate_batchnorm
 
     t0 = time.perf_counter()
@@ -56,8 +55,7 @@ def main() -> None:
     x = np.concatenate([sampler.batch()[0] for _ in range(args.batches)])
     recalibrate_batchnorm(model, x, cfg.batch_size)
     after = validate(model, val_cases, cfg.context, cfg.min_volume_mm3)
-    post, rows = select_postprocess(validation_probs(model, val_cases, cfg.context), val_cases, cfg.min_volume_mm3,
-                                    probs_tta=validation_probs(model, val_cases, cfg.context, tta=True))
+    post, rows = choose_postprocess(model, val_cases, cfg.context, cfg.min_volume_mm3)
     config = dict(config)
     config["postprocess"] = {k: post[k] for k in POSTPROCESS_KEYS}
     config["batchnorm_recalibrated"] = {"crops": int(len(x)), "sampler_seed": cfg.seed + 1,

@@ -36,7 +36,8 @@ from .data import find_cases, load_case, load_or_make_splits
 from .model import DEFAULT_NET, build_model, load_checkpoint, loss_function, save_checkpoint
 from .preprocess import WINDOW_CTA, PreparedCase, prepare, window
 
-__all__ = ["TrainConfig", "train_clot", "prepare_cases", "dice_3d", "validate", "validation_probs", "select_postprocess"]
+__all__ = ["TrainConfig", "train_clot", "prepare_cases", "dice_3d", "validate", "validation_probs", "select_postprocess",
+           "choose_postprocess"]
 
 
 @dataclass
@@ -252,6 +253,13 @@ def select_postprocess(probs: dict[str, np.ndarray], cases: dict[str, PreparedCa
     return {k: best[k] for k in POSTPROCESS_KEYS} | {"val_dice": best["val_dice"]}, rows
 
 
+def choose_postprocess(model: Any, val_cases: dict[str, PreparedCase], context: int = 0,
+                       min_volume_mm3: float = 5.0) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """:func:`select_postprocess` over the model's plain and flip-averaged validation probabilities."""
+    return select_postprocess(validation_probs(model, val_cases, context), val_cases, min_volume_mm3,
+                              probs_tta=validation_probs(model, val_cases, context, tta=True))
+
+
 #: the post-processing settings stored in a checkpoint's config (see ``predict.DEFAULT_POSTPROCESS``)
 POSTPROCESS_KEYS = ("threshold", "select", "keep_frac", "vessel_mm", "tta")
 
@@ -335,8 +343,7 @@ def train_clot(cfg: TrainConfig, progress: Callable[[str, int, int], None] | Non
     post = None
     if val_cases:  # threshold and component rules of the best model, chosen on the validation split
         best_model, best_cfg = load_checkpoint(out / "best.pt")
-        post, rows = select_postprocess(validation_probs(best_model, val_cases, cfg.context), val_cases, cfg.min_volume_mm3,
-                                        probs_tta=validation_probs(best_model, val_cases, cfg.context, tta=True))
+        post, rows = choose_postprocess(best_model, val_cases, cfg.context, cfg.min_volume_mm3)
         (out / "postprocess_validation.json").write_text(json.dumps({"chosen": post, "tried": rows}, indent=1))
         best_cfg["postprocess"] = {k: post[k] for k in POSTPROCESS_KEYS}
         save_checkpoint(best_model, best_cfg, out / "best.pt")
