@@ -79,6 +79,14 @@ def test_screen_real_abdomen(tmp_path):
     assert lev.status == "done" and abs(lev.values["L3_z_mm"] - 314.6) <= 10
     assert {"T12", "L1", "L2", "L3", "L4", "L5", "S1"} <= set(ver.values["vertebrae_found"].split(","))
     assert (tmp_path / "report.html").exists()
+    # the bundled parameters, as `hounsfield vertebrae` uses them (screen ran the built-in defaults until
+    # session 3 while naming the bundled model; on a cardiac field of view that invented T11-L1)
+    from hounsfield.io import read
+    from hounsfield.vertebrae.model import load_model
+
+    model = load_model()
+    assert ver.values["vertebrae"] == model.detect(read(fixture_path("ct_abdomen", "ct.nii.gz"))).to_dict()["vertebrae"]
+    assert [m["sha256"] for m in ver.models] == [model.summary["sha256"]]
 
 
 def test_screen_real_contrast_cta_refuses_calcium(tmp_path):

@@ -154,9 +154,11 @@ def levels(volume: Volume, *, models_dir: str | None = None, dicom_outputs: bool
 # ----------------------------------------------------------------------------- vertebrae
 @_named("vertebrae", "Vertebrae")
 def vertebrae(volume: Volume, *, models_dir: str | None = None, dicom_outputs: bool = True) -> Section:
-    from ..vertebrae.predict import detect_vertebrae, label_map
+    from ..vertebrae.model import load_model
+    from ..vertebrae.predict import label_map
 
-    det = detect_vertebrae(volume)
+    model = load_model(models_dir=models_dir)  # the bundled parameters, as `hounsfield vertebrae` uses them
+    det = model.detect(volume)
     d = det.to_dict()
     names = [v["label"] for v in d["vertebrae"]]
     sec = Section("vertebrae", "Vertebrae", values={"n_vertebrae": len(names),
@@ -167,12 +169,8 @@ def vertebrae(volume: Volume, *, models_dir: str | None = None, dicom_outputs: b
         return sec
     sec.summary = [("Vertebrae found", f"{names[0]} to {names[-1]} ({len(names)})"),
                    ("Labelling anchored on", str(d.get("anchor")))]
-    try:
-        from ..models import load_entry
-
-        sec.models.append(load_entry("vertebrae-anatomical", models_dir).summary())
-    except Exception:  # noqa: BLE001 - the detector runs with its defaults without a manifest entry
-        pass
+    if model.summary:  # empty when no manifest entry was found and the built-in defaults ran
+        sec.models.append(model.summary)
     labels = label_map(det, volume)
     sec.masks["vertebrae.nii.gz"] = labels
     sec.figures["vertebrae"] = _png(_vertebra_figure, volume, det)
