@@ -68,3 +68,12 @@ def test_clear_errors(tmp_path, capsys):
     assert main(["clot", "-o", str(tmp_path / "m.nii.gz")]) != 0
     assert main(["evaluate", "clot", str(tmp_path), str(tmp_path)]) == 2
     assert "no case ids in common" in capsys.readouterr().err
+
+
+def test_unknown_loss_is_one_line_before_any_preprocessing(trained, tmp_path, capsys):
+    data, _ = trained
+    assert main(["train", "clot", "--data", str(data), "-o", str(tmp_path / "m"), "--loss", "bogus",
+                 "--epochs", "1", "--size", "128", "--spacing", "1.5,1.5,3"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown loss 'bogus'" in err and "Traceback" not in err
+    assert not (tmp_path / "m" / "last.pt").exists()

@@ -11,6 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..errors import InputError
+
 __all__ = ["DEFAULT_NET", "build_model", "save_checkpoint", "load_checkpoint", "loss_function"]
 
 #: network settings of the bundled model (small enough for CPU training and a < 5 MB file)
@@ -48,7 +50,7 @@ def loss_function(kind: str = "dice_ce") -> Any:
     if kind == "dice_ce":
         return DiceCELoss(to_onehot_y=True, softmax=True, batch=True, include_background=False)
     if kind != "crop_dice_ce":
-        raise ValueError(f"unknown loss {kind!r}")
+        raise InputError(f"unknown loss {kind!r}: 'dice_ce' or 'crop_dice_ce'")
     import torch
 
     dice = DiceLoss(to_onehot_y=True, softmax=True, batch=False, include_background=False, reduction="none")

@@ -287,6 +287,7 @@ def train_clot(cfg: TrainConfig, progress: Callable[[str, int, int], None] | Non
         shutil.copyfile(split_path, out / "splits.json")
     if not splits["train"]:
         raise InputError("no training patients in the split")
+    loss_fn = loss_function(cfg.loss)  # an unknown loss fails here, before minutes of preprocessing
     train_cases = prepare_cases(cfg.data, splits["train"], cfg)
     val_cases = prepare_cases(cfg.data, splits["val"], cfg) if splits["val"] else {}
     t_prep = time.perf_counter() - t0
@@ -308,7 +309,6 @@ def train_clot(cfg: TrainConfig, progress: Callable[[str, int, int], None] | Non
             raise InputError(f"{cfg.init}: its network {start_cfg['net']} differs from this run's {cfg.net}")
         model.load_state_dict(start.state_dict())
     model = model.to(device)
-    loss_fn = loss_function(cfg.loss)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     total = max(1, cfg.epochs * cfg.steps_per_epoch)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total, pct_start=0.1)
