@@ -174,6 +174,16 @@ def aorta_near_truth_box(ph: Any, other: Any | None = None, margin_mm: float = 1
     return False
 
 
+def _truth_reusable(ph: Any, p: Any, seed: int, i: int, arch_link: float, zero_cac_rate: float) -> bool:
+    """No aortic structure that differs from the default phantom's (also with the knob shift undone) comes
+    within 4 mm of the coronary plaques' box (see ``truth_from`` of :func:`phantom_cohort`); the two comparison
+    phantoms are built only here, when an earlier truth exists to reuse."""
+    default = build_patient(sample_params(seed, i, zero_cac_rate=zero_cac_rate)) if arch_link > 0 else None
+    unshifted = build_patient(dataclasses.replace(p, knob_mm=0.0)) if p.knob_mm else None  # pre-knob arch
+    return not aorta_near_truth_box(ph, default, margin_mm=4.0) and not (
+        unshifted is not None and aorta_near_truth_box(unshifted, default, margin_mm=4.0))
+
+
 def phantom_cohort(
     n: int, out: str | os.PathLike, settings: DRRSettings | None = None, formats: Iterable[str] = ("png",),
     seed: int = 0, start: int = 0, arch_link: float = 0.8, zero_cac_rate: float = 0.5, voxel_mm: float = 2.0,
@@ -219,10 +229,7 @@ def phantom_cohort(
         rad = phantom_radiograph(ph, settings, np.random.default_rng([seed, i, 77]), voxel_mm=voxel_mm)
         t1 = time.perf_counter()
         pid = f"patient_{i:04d}"
-        default = build_patient(sample_params(seed, i, zero_cac_rate=zero_cac_rate)) if arch_link > 0 else None
-        unshifted = build_patient(dataclasses.replace(p, knob_mm=0.0)) if p.knob_mm else None  # pre-knob arch
-        if pid in old and not aorta_near_truth_box(ph, default, margin_mm=4.0) and not (
-                unshifted is not None and aorta_near_truth_box(unshifted, default, margin_mm=4.0)):
+        if pid in old and _truth_reusable(ph, p, seed, i, arch_link, zero_cac_rate):
             truth = {"agatston": old[pid]}
             reused += 1
         else:
