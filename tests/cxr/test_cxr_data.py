@@ -88,3 +88,21 @@ def test_phantom_cohort_folder_to_radiographs(tmp_path):
     assert np.abs(dcm.pixels - png.pixels).max() < 1e-3
     with pytest.raises(InputError):
         drr_cohort(tmp_path / "nothing-here", tmp_path / "o2")
+
+
+def test_phantom_cohort_reuses_earlier_truth_only_where_allowed(tmp_path):
+    """--truth-from: a patient's earlier score is taken exactly when the aorta check allows it (counted in
+    cohort.json); the others are recomputed (a doctored earlier score shows which happened)."""
+    from hounsfield.cxr.cohort import phantom_cohort
+
+    # seed 5, 6 patients, few without calcium: some plaques lie near the moved aorta (recomputed), some not
+    first = phantom_cohort(6, tmp_path / "a", seed=5, zero_cac_rate=0.05)
+    recs = read_labels_csv(first)
+    doctored = tmp_path / "old.csv"
+    doctored.write_text("image,patient_id,cac\n" + "".join(f"{r.image},{r.patient_id},12345\n" for r in recs))
+    again = phantom_cohort(6, tmp_path / "b", seed=5, zero_cac_rate=0.05, truth_from=doctored)
+    new = read_labels_csv(again)
+    meta = json.loads((tmp_path / "b" / "cohort.json").read_text())
+    reused = [r.cac == 12345 for r in new]
+    assert meta["truth_reused"] == sum(reused) and 0 < sum(reused) < len(reused)  # both branches taken
+    assert all(n.cac == o.cac for n, o, u in zip(new, recs, reused) if not u)

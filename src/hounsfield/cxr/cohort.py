@@ -178,6 +178,8 @@ def _truth_reusable(ph: Any, p: Any, seed: int, i: int, arch_link: float, zero_c
     """No aortic structure that differs from the default phantom's (also with the knob shift undone) comes
     within 4 mm of the coronary plaques' box (see ``truth_from`` of :func:`phantom_cohort`); the two comparison
     phantoms are built only here, when an earlier truth exists to reuse."""
+    from ..phantoms import build_patient, sample_params
+
     default = build_patient(sample_params(seed, i, zero_cac_rate=zero_cac_rate)) if arch_link > 0 else None
     unshifted = build_patient(dataclasses.replace(p, knob_mm=0.0)) if p.knob_mm else None  # pre-knob arch
     return not aorta_near_truth_box(ph, default, margin_mm=4.0) and not (
