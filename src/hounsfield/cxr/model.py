@@ -33,11 +33,20 @@ from ..errors import HounsfieldError, InputError
 from .data import CATEGORY_NAMES, Standardiser
 from .preprocess import Preprocess
 
-__all__ = ["ARCHS", "TASKS", "build_network", "CXRModel", "load_model", "FORMAT"]
+__all__ = ["ARCHS", "TASKS", "build_network", "check_network_options", "CXRModel", "load_model", "FORMAT"]
 
 ARCHS = ("densenet121", "resnet18", "efficientnet-b0")
 TASKS = ("classify", "regress")
 FORMAT = "hounsfield-cxr-1"
+
+
+def check_network_options(arch: str, width: float = 1.0, stem_stride: int = 1) -> None:
+    """:class:`InputError` unless ``width`` / ``stem_stride`` suit ``arch`` (resnet18 only; width in (0, 4],
+    stride 1 or 2)."""
+    if (width != 1.0 or stem_stride != 1) and arch != "resnet18":
+        raise InputError(f"--width and --stem-stride apply to resnet18 only, not {arch}")
+    if not 0 < width <= 4 or stem_stride not in (1, 2):
+        raise InputError(f"--width must be in (0, 4] and --stem-stride 1 or 2 (got {width}, {stem_stride})")
 
 
 def build_network(arch: str, n_outputs: int, pretrained: bool = False, init: str | os.PathLike | None = None,
@@ -60,10 +69,7 @@ def build_network(arch: str, n_outputs: int, pretrained: bool = False, init: str
     import torch
     from monai.networks import nets
 
-    if (width != 1.0 or stem_stride != 1) and arch != "resnet18":
-        raise InputError(f"--width and --stem-stride apply to resnet18 only, not {arch}")
-    if not 0 < width <= 4 or stem_stride not in (1, 2):
-        raise InputError(f"--width must be in (0, 4] and --stem-stride 1 or 2 (got {width}, {stem_stride})")
+    check_network_options(arch, width, stem_stride)
     if arch == "densenet121":
         net = nets.DenseNet121(spatial_dims=2, in_channels=1, out_channels=n_outputs)
     elif arch == "resnet18":

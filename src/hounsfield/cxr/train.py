@@ -33,7 +33,7 @@ from ..training.seeds import seed_everything
 from ..training.weights import recalibrate_batchnorm
 from .data import Record, Standardiser, cac_category, cac_thresholds, load_inputs
 from .evaluate import evaluate_predictions
-from .model import ARCHS, TASKS, CXRModel, build_network
+from .model import ARCHS, TASKS, CXRModel, build_network, check_network_options
 from .preprocess import Preprocess, preset
 
 __all__ = ["TrainConfig", "cross_validate", "default_lr"]
@@ -87,10 +87,7 @@ class TrainConfig:
             raise InputError("--epochs and --batch-size must be positive")
         if self.max_folds is not None and not 1 <= self.max_folds <= self.kfold:
             raise InputError(f"--max-folds must be between 1 and --kfold ({self.kfold})")
-        if (self.width != 1.0 or self.stem_stride != 1) and self.arch != "resnet18":
-            raise InputError(f"--width and --stem-stride apply to resnet18 only, not {self.arch}")
-        if not 0 < self.width <= 4 or self.stem_stride not in (1, 2):
-            raise InputError(f"--width must be in (0, 4] and --stem-stride 1 or 2 (got {self.width}, {self.stem_stride})")
+        check_network_options(self.arch, self.width, self.stem_stride)
         if self.region is not None:
             try:
                 Preprocess(region=tuple(self.region))
