@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from ..cli import app, phantom_app, train_app
+from ..cli import app, evaluate_app, phantom_app, train_app
 from ..errors import InputError
 
 
@@ -49,6 +49,38 @@ def cxr(
                     "preprocess": net.preprocess.to_dict(), "rows": rows}, json_out)
     secs = sum(r["seconds"] for r in rows) / max(len(rows), 1)
     stderr.print(f"{len(rows)} image(s) -> {csv} ({secs:.3f} s per image)")
+
+
+@evaluate_app.command("cxr")
+def evaluate_cxr(
+    predictions: Path = typer.Argument(..., help="CSV written by 'hounsfield cxr --csv'."),
+    labels: Path = typer.Argument(..., help="Labels CSV of the same images (image, patient_id, cac)."),
+    json_out: Optional[Path] = typer.Option(None, "--json", help="Write every metric here."),
+    threshold: Optional[float] = typer.Option(None, "--threshold",
+                                              help="Decision threshold on p_cac_gt0 (default: the model's own)."),
+    n_boot: int = typer.Option(1000, "--n-boot", help="Bootstrap resamples (patients) for the 95 % CIs."),
+) -> None:
+    """AUROC (95 % CI) for CAC > 0, >= 100, >= 400, sensitivity, specificity, kappa, calibration on a test set."""
+    from ..console import stderr
+    from ..cxr.evaluate import evaluate_prediction_csv
+
+    if threshold is not None and not 0.0 <= threshold <= 1.0:
+        raise InputError(f"--threshold {threshold} is not a probability")
+    res = evaluate_prediction_csv(predictions, labels, threshold=threshold, n_boot=n_boot)
+    if json_out:
+        from ..io import write_json
+
+        write_json(res, json_out)
+    a = res["auroc_cac_gt0"]
+    at = res["cac_gt0_at_threshold"]
+    typer.echo(f"{res['n']} images ({res['n_cac_gt0']} with CAC > 0): AUROC {a['value']:.3f} "
+               f"(95% CI {a['ci95'][0]:.3f}-{a['ci95'][1]:.3f}); at threshold {res['threshold']:.3f}: "
+               f"sensitivity {at['sensitivity']:.2f}, specificity {at['specificity']:.2f}; "
+               f"kappa (linear) {res['kappa_linear']:.2f}")
+    for key, what in (("n_labels_without_prediction", "labelled images have no prediction"),
+                      ("n_unlabelled_predictions", "predictions have no label")):
+        if res[key]:
+            stderr.print(f"note: {res[key]} {what} (left out)")
 
 
 def _trained_on(csv_path: Path, n: int, n_patients: int) -> str:

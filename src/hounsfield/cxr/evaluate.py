@@ -11,6 +11,9 @@ MAE on ``log(CAC + 1)``.
 
 from __future__ import annotations
 
+import csv
+import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,7 +21,7 @@ import numpy as np
 from ..metrics.classification import auroc, binary_metrics, bootstrap_ci, calibration, weighted_kappa
 from .data import THRESHOLDS, cac_category, log_cac
 
-__all__ = ["evaluate_predictions"]
+__all__ = ["evaluate_predictions", "evaluate_prediction_csv", "read_prediction_csv"]
 
 
 def _score_for(pred: dict[str, np.ndarray], i: int) -> np.ndarray:
@@ -79,4 +82,91 @@ def evaluate_predictions(
         out["spearman"] = float(spearmanr(ranked, cac).statistic)
     else:
         out["spearman"] = float("nan")
+    return out
+
+
+def read_prediction_csv(path: str | os.PathLike) -> list[dict[str, Any]]:
+    """Rows of a ``hounsfield cxr --csv`` file (at least ``image`` and ``p_cac_gt0``); image paths resolved
+    against the CSV's folder."""
+    from ..errors import InputError
+
+    path = Path(path)
+    try:
+        with open(path, newline="") as fh:
+            rows = list(csv.DictReader(fh))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(f"{path}: cannot read the predictions ({exc})") from None
+    if not rows or not {"image", "p_cac_gt0"} <= set(rows[0]):
+        raise InputError(f"{path}: needs the columns image and p_cac_gt0 (the CSV of 'hounsfield cxr --csv')")
+    for n, r in enumerate(rows, start=2):
+        try:
+            r["p_cac_gt0"] = float(r["p_cac_gt0"])
+        except ValueError:
+            raise InputError(f"{path}: line {n}: p_cac_gt0 '{r['p_cac_gt0']}' is not a number") from None
+        if not 0.0 <= r["p_cac_gt0"] <= 1.0:
+            raise InputError(f"{path}: line {n}: p_cac_gt0 {r['p_cac_gt0']} is not a probability")
+        img = Path(r["image"])
+        r["image"] = str((img if img.is_absolute() else path.parent / img).resolve())
+    return rows
+
+
+def _num(rows: list[dict[str, Any]], key: str) -> np.ndarray | None:
+    """The column as floats, or None when it is absent or has an empty cell."""
+    if any(r.get(key) in (None, "") for r in rows):
+        return None
+    return np.array([float(r[key]) for r in rows])
+
+
+def evaluate_prediction_csv(pred_csv: str | os.PathLike, labels_csv: str | os.PathLike, *, threshold: float | None = None,
+                            n_boot: int = 1000, seed: int = 0) -> dict[str, Any]:
+    """Metrics of the predictions of ``hounsfield cxr`` against a labels CSV (held-out test set).
+
+    Rows are matched by image file (resolved paths, then file names when these are unique). The decision
+    threshold is the one the model wrote (its ``threshold`` column, chosen on its validation split) unless
+    ``threshold`` is given; 0.5 when neither. Labels without a prediction and predictions without a label
+    are counted and listed (first ten); metrics use the matched images."""
+    from ..errors import InputError
+    from .data import read_labels_csv
+
+    preds = read_prediction_csv(pred_csv)
+    labels = read_labels_csv(labels_csv)
+    by_path = {str(Path(r.image).resolve()): r for r in labels}
+    names = [Path(r.image).name for r in labels]
+    by_name = {Path(r.image).name: r for r in labels} if len(set(names)) == len(names) else {}
+    matched, unlabelled = [], []
+    for row in preds:
+        rec = by_path.get(row["image"]) or by_name.get(Path(row["image"]).name)
+        (matched if rec is not None else unlabelled).append((row, rec))
+    if not matched:
+        raise InputError(f"{pred_csv}: none of its {len(preds)} images is in {labels_csv}")
+    seen = {id(rec) for _, rec in matched}
+    if len(seen) < len(matched):
+        raise InputError(f"{pred_csv}: some images are predicted more than once")
+    rows = [r for r, _ in matched]
+    recs = [rec for _, rec in matched]
+    if threshold is None:
+        col = _num(rows, "threshold")
+        threshold = float(col[0]) if col is not None and np.unique(col).size == 1 else 0.5
+    pred: dict[str, Any] = {"p_cac_gt0": np.array([r["p_cac_gt0"] for r in rows])}
+    cat = _num(rows, "category")
+    pred["category"] = cat.astype(int) if cat is not None else (pred["p_cac_gt0"] >= threshold).astype(int)
+    for key in ("p_cac_ge100", "p_cac_ge400"):
+        col = _num(rows, key)
+        if col is not None:
+            pred[key] = col
+    score = _num(rows, "score")
+    if score is not None and "p_cac_ge100" not in pred:  # regression: the estimated score ranks the thresholds
+        pred["log_cac"] = log_cac(score)
+        pred["z"] = pred["log_cac"]
+    out = evaluate_predictions([r.cac for r in recs], pred, threshold=threshold,
+                               groups=[r.patient_id for r in recs], n_boot=n_boot, seed=seed)
+    out.update({"threshold": threshold, "predictions": str(pred_csv), "labels": str(labels_csv),
+                "n_predictions": len(preds), "n_labels": len(labels),
+                "unlabelled_predictions": [r["image"] for r, _ in unlabelled][:10],
+                "n_unlabelled_predictions": len(unlabelled),
+                "n_labels_without_prediction": len(labels) - len(seen),
+                "labels_without_prediction": [r.image for r in labels if id(r) not in seen][:10]})
+    models = sorted({r.get("model", "") for r in rows} - {""})
+    if models:
+        out["model"] = models[0] if len(models) == 1 else models
     return out
