@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -144,8 +145,12 @@ def train_cxr(
     width: float = typer.Option(1.0, "--width", help="resnet18 only: channel multiplier (0.25: 16-128 channels)."),
     stem_stride: int = typer.Option(1, "--stem-stride", help="resnet18 only: stride of the 7x7 stem convolution (1 MONAI default, 2 original ResNet)."),
     cache: Optional[Path] = typer.Option(None, "--cache", help="Keep the preprocessed inputs in this .npz and reuse them when images and preprocessing match."),
+    device: str = typer.Option("auto", "--device", help="auto (a GPU when one is visible), cpu or cuda. Several GPUs or machines: start this command with torchrun (see docs/cxr.md)."),
 ) -> None:
-    """k-fold cross-validated training (patient-grouped, inner validation for model selection)."""
+    """k-fold cross-validated training (patient-grouped, inner validation for model selection).
+
+    Several GPUs or machines: torchrun --standalone --nproc_per_node N -m hounsfield train cxr ... (PyTorch DDP).
+    """
     from ..console import stderr
     from ..cxr.data import read_labels_csv
     from ..cxr.train import TrainConfig, cross_validate
@@ -157,12 +162,14 @@ def train_cxr(
                       val_fraction=val_fraction, augment=augment, patience=patience, seed=seed, n_boot=n_boot,
                       pretrained=pretrained, init=str(init) if init else None, threads=threads, region=box,
                       max_folds=max_folds, bn_images=bn_images, width=width, stem_stride=stem_stride,
-                      cache=str(cache) if cache else None)
+                      cache=str(cache) if cache else None, device=device)
     n_pat = len({r.patient_id for r in records})
     statement = trained_on or _trained_on(data, len(records), n_pat)
     command = "hounsfield " + " ".join(sys.argv[1:]) if sys.argv and "hounsfield" in sys.argv[0] else ""
     result = cross_validate(records, cfg, out, viz=viz, save=out / "model.pt" if save else None,
                             trained_on=statement, log=lambda s: stderr.print(s), command=command)
+    if result["distributed"]["world_size"] > 1 and int(os.environ.get("RANK", "0")) != 0:
+        return  # rank 0 reports
     p = result["pooled"]
     a = p["auroc_cac_gt0"]
     stderr.print(f"pooled out-of-fold AUROC CAC>0: {a['value']:.3f} (95% CI {a['ci95'][0]:.3f}-{a['ci95'][1]:.3f}); "

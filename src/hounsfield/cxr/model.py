@@ -173,10 +173,11 @@ class CXRModel:
         import torch
 
         self.net.eval()
+        dev = next(self.net.parameters()).device
         outs = []
         with torch.inference_mode():
             for s in range(0, len(batch), batch_size):
-                x = torch.from_numpy(np.array(batch[s:s + batch_size], dtype=np.float32))
+                x = torch.from_numpy(np.array(batch[s:s + batch_size], dtype=np.float32)).to(dev)
                 outs.append(self.net(x).float().cpu().numpy())
         return np.concatenate(outs, axis=0) if outs else np.zeros((0, self.n_outputs), np.float32)
 

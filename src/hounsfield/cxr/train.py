@@ -28,6 +28,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..errors import InputError
+from ..training.distributed import DEVICES, Dist, all_reduce_sum, barrier, finish, init_distributed, shard, wrap_ddp
 from ..training.folds import grouped_stratified_folds
 from ..training.seeds import seed_everything
 from ..training.weights import recalibrate_batchnorm
@@ -73,6 +74,7 @@ class TrainConfig:
     width: float = 1.0  # resnet18 channel multiplier (MONAI widen_factor)
     stem_stride: int = 1  # resnet18 stem convolution stride
     cache: str | None = None  # .npz of the preprocessed inputs (written once, reused when it matches)
+    device: str = "auto"  # auto (GPU when visible), cpu or cuda; several processes: torchrun (training.distributed)
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -88,6 +90,8 @@ class TrainConfig:
         if self.max_folds is not None and not 1 <= self.max_folds <= self.kfold:
             raise InputError(f"--max-folds must be between 1 and --kfold ({self.kfold})")
         check_network_options(self.arch, self.width, self.stem_stride)
+        if self.device not in DEVICES:
+            raise InputError(f"--device must be one of {', '.join(DEVICES)}, got '{self.device}'")
         if self.region is not None:
             try:
                 Preprocess(region=tuple(self.region))
@@ -153,14 +157,15 @@ def _mean_loss(net: Any, x: np.ndarray, t: np.ndarray, task: str, batch_size: in
 
     loss_fn = _loss_fn(task)
     net.eval()
+    dev = next(net.parameters()).device
     total, outs = 0.0, []
     with torch.inference_mode():
         for s in range(0, len(x), batch_size):
-            xb = torch.as_tensor(np.asarray(x[s:s + batch_size], np.float32))
-            tb = torch.as_tensor(t[s:s + batch_size])
+            xb = torch.as_tensor(np.asarray(x[s:s + batch_size], np.float32)).to(dev)
+            tb = torch.as_tensor(t[s:s + batch_size]).to(dev)
             o = net(xb)
             total += float(loss_fn(o, tb)) * len(xb)
-            outs.append(o.float().numpy())
+            outs.append(o.float().cpu().numpy())
     return total / max(len(x), 1), np.concatenate(outs) if outs else np.zeros((0, t.shape[1]))
 
 
@@ -174,7 +179,7 @@ def _fit_platt(z: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 
 
 def _train_fold(
-    cfg: TrainConfig, fold: Any, x: np.ndarray, cac: np.ndarray, log: Callable[[str], None],
+    cfg: TrainConfig, fold: Any, x: np.ndarray, cac: np.ndarray, log: Callable[[str], None], dist: Dist = Dist(),
 ) -> tuple[CXRModel, list[dict[str, Any]], float]:
     import torch
 
@@ -183,7 +188,8 @@ def _train_fold(
     seed_everything(cfg.seed + 1000 * (fold.index + 1))
     std = Standardiser.fit(cac[fold.inner_train]) if cfg.task == "regress" else None
     n_out = 3 if cfg.task == "classify" else 1
-    net = build_network(cfg.arch, n_out, cfg.pretrained, cfg.init, cfg.width, cfg.stem_stride)
+    net = build_network(cfg.arch, n_out, cfg.pretrained, cfg.init, cfg.width, cfg.stem_stride).to(dist.device)
+    ddp = wrap_ddp(net, dist)  # the same module; its backward averages gradients over the processes
     params = net.parameters()
     if cfg.optimizer == "sgd":
         opt = torch.optim.SGD(params, lr=cfg.learning_rate, momentum=cfg.momentum, weight_decay=cfg.wd)
@@ -204,19 +210,22 @@ def _train_fold(
         order = rng.permutation(len(x_train))
         total, seen, t0 = 0.0, 0, time.perf_counter()
         for s in range(0, len(order), cfg.batch_size):
-            idx = order[s:s + cfg.batch_size]
-            if len(idx) < 2 and len(order) > 1:  # batch norm needs 2 samples
+            # every process holds the same global batch and trains on its share of it
+            glob = order[s:s + cfg.batch_size]
+            if len(glob) < 2 * dist.world_size and len(order) > 1:  # batch norm needs 2 samples per process
                 continue
+            idx = shard(glob, dist)
             xb = np.asarray(x_train[idx], np.float32)
             if augment is not None:
                 xb = augment(xb)
-            xb_t, tb = torch.as_tensor(xb), torch.as_tensor(t_train[idx])
+            xb_t, tb = torch.as_tensor(xb).to(dist.device), torch.as_tensor(t_train[idx]).to(dist.device)
             opt.zero_grad(set_to_none=True)
-            loss = loss_fn(net(xb_t), tb)
+            loss = loss_fn(ddp(xb_t), tb)
             loss.backward()
             opt.step()
             total += float(loss.detach()) * len(idx)
             seen += len(idx)
+        total, seen = all_reduce_sum([total, seen], dist)
         sched.step()
         bn_x = x_train
         if cfg.bn_images and len(x_train) > cfg.bn_images:
@@ -237,6 +246,7 @@ def _train_fold(
                 break
     assert best is not None
     net.load_state_dict(best[1])
+    net.to("cpu")  # threshold, test predictions and the saved model on the CPU
     for h in history:
         h["selected"] = h["epoch"] == best[2]
     model = CXRModel(cfg.arch, cfg.task, net, cfg.preprocess, std, network=cfg.network)
@@ -301,19 +311,40 @@ def cross_validate(
 
     if cfg.threads:
         torch.set_num_threads(int(cfg.threads))
-    out = Path(out_dir)
+    dist = init_distributed(cfg.device)
+    try:
+        return _cross_validate(records, cfg, Path(out_dir), dist, viz=viz, save=save, trained_on=trained_on,
+                               log=log if dist.main else (lambda s: None), command=command)
+    finally:
+        finish(dist)
+
+
+def _cross_validate(
+    records: list[Record], cfg: TrainConfig, out: Path, dist: Dist, *, viz: bool, save: str | Path | None,
+    trained_on: str, log: Callable[[str], None], command: str,
+) -> dict[str, Any]:
+    """:func:`cross_validate` in this process; with several processes (``torchrun``) every one trains its share
+    of each batch, computes the same predictions and metrics, and only rank 0 writes."""
     out.mkdir(parents=True, exist_ok=True)
     t_start = time.perf_counter()
     cac = np.array([r.cac for r in records], float)
     groups = np.array([r.patient_id for r in records])
-    log(f"reading and preprocessing {len(records)} images at {cfg.size} px")
+    log(f"reading and preprocessing {len(records)} images at {cfg.size} px"
+        + (f"; {dist.world_size} processes ({dist.to_dict()['backend']}) on {dist.device.split(':')[0]}"
+           if dist.enabled else f" on {dist.device}"))
+    if dist.enabled and cfg.cache and not dist.main:
+        barrier(dist)  # rank 0 writes the cache first; the others then read it
     x = cached_inputs([r.image for r in records], cfg.preprocess, cfg.cache, log)
+    if dist.enabled and cfg.cache and dist.main:
+        barrier(dist)
     t_read = time.perf_counter() - t_start
     folds = grouped_stratified_folds(cac_category(cac), groups, cfg.kfold, cfg.seed, cfg.val_fraction)
-    (out / "config.json").write_text(json.dumps({**cfg.to_dict(), "n_images": len(records),
-                                                 "n_patients": int(np.unique(groups).size),
-                                                 "trained_on": trained_on, "command": command}, indent=2) + "\n")
-    (out / "folds.json").write_text(json.dumps([f.to_dict(groups) for f in folds], indent=2) + "\n")
+    if dist.main:
+        (out / "config.json").write_text(json.dumps({**cfg.to_dict(), "n_images": len(records),
+                                                     "n_patients": int(np.unique(groups).size),
+                                                     "trained_on": trained_on, "command": command,
+                                                     "distributed": dist.to_dict()}, indent=2) + "\n")
+        (out / "folds.json").write_text(json.dumps([f.to_dict(groups) for f in folds], indent=2) + "\n")
     history: list[dict[str, Any]] = []
     fold_metrics = []
     oof: dict[str, np.ndarray] = {}
@@ -323,7 +354,7 @@ def cross_validate(
     if len(trained) < len(folds):
         log(f"training {len(trained)} of {len(folds)} outer folds (--max-folds); pooled metrics cover those folds")
     for fold in trained:
-        model, hist, val_loss = _train_fold(cfg, fold, x, cac, log)
+        model, hist, val_loss = _train_fold(cfg, fold, x, cac, log, dist)
         history += hist
         pred = model.interpret(model.outputs(x[fold.test]))
         for k, v in pred.items():
@@ -349,7 +380,9 @@ def cross_validate(
     result = {"task": cfg.task, "arch": cfg.arch, "kfold": cfg.kfold, "n_images": len(records),
               "n_patients": int(np.unique(groups).size), "trained_on": trained_on,
               "seconds": {"total": round(elapsed, 1), "read_preprocess": round(t_read, 1)},
-              "folds": fold_metrics, "pooled": pooled}
+              "folds": fold_metrics, "pooled": pooled, "distributed": dist.to_dict()}
+    if not dist.main:
+        return result
     _write_history(history, out / "history.csv")
     _write_predictions(records, oof, oof_fold, out / "predictions.csv")
     if save and best_model is not None:

@@ -53,6 +53,7 @@ def recalibrate_batchnorm(net: Any, x: np.ndarray, batch_size: int) -> None:
     bns = [m for m in net.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
     if not bns or len(x) < 2:
         return
+    dev = next(net.parameters()).device
     momenta = [m.momentum for m in bns]
     for m in bns:
         m.reset_running_stats()
@@ -62,7 +63,7 @@ def recalibrate_batchnorm(net: Any, x: np.ndarray, batch_size: int) -> None:
         for s in range(0, len(x), batch_size):
             xb = np.asarray(x[s:s + batch_size], np.float32)
             if len(xb) >= 2:
-                net(torch.as_tensor(xb))
+                net(torch.as_tensor(xb).to(dev))
     for m, mom in zip(bns, momenta):
         m.momentum = mom
     net.eval()
