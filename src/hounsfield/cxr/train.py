@@ -232,6 +232,9 @@ def _train_fold(
             bn_x = x_train[np.sort(rng.choice(len(x_train), cfg.bn_images, replace=False))]
         recalibrate_batchnorm(net, bn_x, max(cfg.batch_size, 16))
         val_loss, _ = _mean_loss(net, x_val, t_val, cfg.task, max(cfg.batch_size, 16))
+        # the same number on every process (GPU sums may differ in the last bits), so that all of them keep the
+        # same epoch and stop together
+        val_loss = all_reduce_sum([val_loss], dist)[0] / dist.world_size
         row = {"fold": fold.index, "epoch": epoch, "train_loss": total / max(seen, 1), "val_loss": val_loss,
                "seconds": round(time.perf_counter() - t0, 2), "selected": False}
         history.append(row)
