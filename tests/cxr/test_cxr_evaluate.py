@@ -79,3 +79,17 @@ def test_predictions_of_the_bundled_model_on_real_radiographs_evaluate(tmp_path,
     p = [float(r["p_cac_gt0"]) for r in rows]
     assert res["n"] == 2 and res["auroc_cac_gt0"]["value"] == (1.0 if p[1] > p[0] else 0.0 if p[1] < p[0] else 0.5)
     assert res["threshold"] == pytest.approx(float(rows[0]["threshold"]), abs=1e-6)
+
+
+def test_relative_prediction_paths_are_those_given_to_hounsfield_cxr(tmp_path, monkeypatch):
+    """'hounsfield cxr a/p0.png ...' writes the paths as given (relative to where it ran); the same file name in
+    two folders must then be told apart by the path."""
+    for d in ("a", "b", "out"):
+        (tmp_path / d).mkdir()
+    for d in ("a", "b"):
+        (tmp_path / d / "p0.png").write_bytes(b"")
+    labels = _write(tmp_path / "labels.csv", ["image", "patient_id", "cac"], [["a/p0.png", "pa", 0], ["b/p0.png", "pb", 100]])
+    pred_csv = _write(tmp_path / "out" / "pred.csv", ["image", "p_cac_gt0"], [["a/p0.png", 0.2], ["b/p0.png", 0.8]])
+    monkeypatch.chdir(tmp_path)
+    res = evaluate_prediction_csv(pred_csv, labels, n_boot=20)
+    assert res["n"] == 2 and res["auroc_cac_gt0"]["value"] == 1.0 and res["n_unlabelled_predictions"] == 0

@@ -86,8 +86,8 @@ def evaluate_predictions(
 
 
 def read_prediction_csv(path: str | os.PathLike) -> list[dict[str, Any]]:
-    """Rows of a ``hounsfield cxr --csv`` file (at least ``image`` and ``p_cac_gt0``); image paths resolved
-    against the CSV's folder."""
+    """Rows of a ``hounsfield cxr --csv`` file (at least ``image`` and ``p_cac_gt0``). Relative image paths are
+    as ``hounsfield cxr`` was given them: resolved against the working folder, else against the CSV's folder."""
     from ..errors import InputError
 
     path = Path(path)
@@ -106,7 +106,9 @@ def read_prediction_csv(path: str | os.PathLike) -> list[dict[str, Any]]:
         if not 0.0 <= r["p_cac_gt0"] <= 1.0:
             raise InputError(f"{path}: line {n}: p_cac_gt0 {r['p_cac_gt0']} is not a probability")
         img = Path(r["image"])
-        r["image"] = str((img if img.is_absolute() else path.parent / img).resolve())
+        if not img.is_absolute():  # as 'hounsfield cxr' was given it: relative to where it ran, or to the CSV
+            img = next((c for c in (Path.cwd() / img, path.parent / img) if c.exists()), Path.cwd() / img)
+        r["image"] = str(img.resolve())
     return rows
 
 
