@@ -2,11 +2,13 @@
 
 Usage::
 
-    PYTHONPATH=src python3 benchmarks/bundle_cxr_model.py RUN DRR [TIMING.json]
+    PYTHONPATH=src python3 benchmarks/bundle_cxr_model.py RUN DRR [TIMING.json] [HELDOUT.json]
 
 ``RUN``: the ``hounsfield train cxr ... --save`` folder (model.pt, cv_metrics.json, config.json);
 ``DRR``: the ``hounsfield phantom cxr --n`` folder it was trained on (cohort.json); ``TIMING.json``:
-optional inference timing (``benchmarks/cxr_inference_speed.py --model RUN/model.pt``) stored with the metrics.
+optional inference timing (``benchmarks/cxr_inference_speed.py --model RUN/model.pt``) stored with the metrics
+(``-`` for none); ``HELDOUT.json``: optional ``hounsfield evaluate cxr --json`` of the model on an external
+held-out cohort (another seed), stored as ``external_held_out``.
 The statement, command and held-out metrics below describe the bundled run. With a full k-fold run
 (no ``--max-folds``) the saved model is the fold with the lowest inner-validation loss; the manifest gives its
 own test fold's metrics (patients it never saw) and the pooled out-of-fold metrics of all folds.
@@ -15,12 +17,14 @@ own test fold's metrics (patients it never saw) and the pooled out-of-fold metri
 import json
 import shutil
 import sys
+from datetime import date
 from pathlib import Path
 
 from hounsfield.models.registry import BUNDLED_DIR, register_model
 
 run, drr = Path(sys.argv[1]), Path(sys.argv[2])
-timing = json.loads(Path(sys.argv[3]).read_text()) if len(sys.argv) > 3 else {}
+timing = json.loads(Path(sys.argv[3]).read_text()) if len(sys.argv) > 3 and sys.argv[3] != "-" else {}
+heldout = json.loads(Path(sys.argv[4]).read_text()) if len(sys.argv) > 4 else {}
 m = json.loads((run / "cv_metrics.json").read_text())
 cfg = json.loads((run / "config.json").read_text())
 coh = json.loads((drr / "cohort.json").read_text())
@@ -56,6 +60,13 @@ metrics = {
               ("met" if p["auroc_cac_gt0"]["value"] >= 0.90 and m["pooled"]["auroc_cac_gt0"]["value"] >= 0.90
                else "NOT met"),
     **({"inference": timing} if timing else {}),
+    **({"external_held_out": {
+        "what": heldout.get("what", f"{heldout['n']} radiographs of another phantom cohort (labels {heldout['labels']})"),
+        "n": heldout["n"], "n_cac_gt0": heldout["n_cac_gt0"], "auroc_cac_gt0": heldout["auroc_cac_gt0"],
+        "auroc_cac_ge100": heldout.get("auroc_cac_ge100"), "auroc_cac_ge400": heldout.get("auroc_cac_ge400"),
+        "cac_gt0_at_threshold": {k: heldout["cac_gt0_at_threshold"].get(k) for k in
+                                 ("sensitivity", "specificity", "ppv", "npv", "balanced_accuracy")},
+        "kappa_linear": heldout.get("kappa_linear")}} if heldout else {}),
 }
 n_train = int(round(coh["n"] * (cfg["kfold"] - 1) / cfg["kfold"]))
 trained_on = (f"synthetic: {n_train} PA radiographs (inner training + validation of outer fold {sel}) of hounsfield chest "
@@ -78,5 +89,5 @@ e = register_model(BUNDLED_DIR, dst, name="cxr-cac", task="cxr-cac-classify", tr
                        "data": {"cohort": coh["source"], "n": coh["n"], "n_cac_gt0": coh["n_cac_gt0"],
                                 "drr": coh["drr"], "voxel_mm": coh["voxel_mm"], "arch_link": coh["arch_link"]},
                        "weights": "float16", "selection": "epoch with the lowest inner-validation loss"},
-                   metrics=metrics, created="2026-11-23")
+                   metrics=metrics, created=date.today().isoformat())
 print(e.sha256, dst.stat().st_size)

@@ -40,6 +40,11 @@ def cxr(
         ci = held.get("ci95") or [float("nan")] * 2
         stderr.print(f"its held-out AUROC for CAC > 0 on synthetic radiographs: {held['value']:.2f} "
                      f"(95% CI {ci[0]:.2f}-{ci[1]:.2f})")
+    ext = (net.info.get("manifest_metrics") or {}).get("external_held_out")
+    if isinstance(ext, dict) and (ext.get("auroc_cac_gt0") or {}).get("value") is not None:
+        a, ci = ext["auroc_cac_gt0"]["value"], ext["auroc_cac_gt0"].get("ci95") or [float("nan")] * 2
+        stderr.print(f"on {ext.get('n', '?')} synthetic radiographs of another phantom cohort: AUROC {a:.2f} "
+                     f"(95% CI {ci[0]:.2f}-{ci[1]:.2f})")
     stderr.print("research use only: not validated on real patients' radiographs", style="yellow")
     rows = predict_files(files, net, label)
     write_rows_csv(rows, csv)
