@@ -1,6 +1,9 @@
 """End-to-end: phantom -> train (1 epoch, tiny) -> segment -> evaluate, through the CLI."""
 
 import json
+import os
+import shutil
+import subprocess
 
 import numpy as np
 import pytest
@@ -77,3 +80,26 @@ def test_unknown_loss_is_one_line_before_any_preprocessing(trained, tmp_path, ca
     err = capsys.readouterr().err
     assert "unknown loss 'bogus'" in err and "Traceback" not in err
     assert not (tmp_path / "m" / "last.pt").exists()
+
+
+@pytest.mark.skipif(shutil.which("torchrun") is None, reason="torchrun (PyTorch) is not on PATH")
+def test_train_under_torchrun_two_cpu_processes(trained, tmp_path):
+    """The real command under torchrun (2 CPU processes, Gloo on loopback): rank 0 alone writes, tests, reports."""
+    data, _ = trained
+    out = tmp_path / "ddp"
+    cmd = [shutil.which("torchrun"), "--standalone", "--nproc_per_node", "2", "-m", "hounsfield", "train", "clot",
+           "--data", str(data), "-o", str(out), "--epochs", "2", "--steps-per-epoch", "2", "--batch-size", "4",
+           "--crop", "64", "--size", "128", "--spacing", "1.5,1.5,3", "--seed", "0", "--threads", "1",
+           "--device", "cpu"]
+    res = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=900)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert res.stdout.count("best.pt") == 1  # one report, from rank 0
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["distributed"] == {"world_size": 2, "device": "cpu", "backend": "gloo"}
+    hist = json.loads((out / "history.json").read_text())
+    assert [h["epoch"] for h in hist] == [1, 2]  # written once per epoch, by rank 0
+    assert (out / "test_metrics.json").is_file() and (out / "best.pt").is_file()
+    from hounsfield.clot.predict import load_model
+
+    model, mcfg, _ = load_model(out / "best.pt")
+    assert mcfg["distributed"]["world_size"] == 2 and "postprocess" in mcfg

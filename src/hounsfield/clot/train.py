@@ -24,7 +24,7 @@ import json
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -77,6 +77,7 @@ class TrainConfig:
     min_volume_mm3: float = 5.0
     npy_spacing: tuple[float, float, float] = (1.0, 1.0, 1.0)
     threads: int | None = None
+    device: str = "auto"  # auto (GPU when visible), cpu or cuda; several processes: torchrun (training.distributed)
     net: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_NET))
     trained_on: str = ""
     command: str = ""
@@ -129,11 +130,12 @@ def clot_weights(cases: list[PreparedCase], pos: list[tuple[int, int]], power: f
 class _Sampler:
     """Draws augmented 2-channel crops (seeded)."""
 
-    def __init__(self, cases: list[PreparedCase], cfg: TrainConfig) -> None:
+    def __init__(self, cases: list[PreparedCase], cfg: TrainConfig, stream: int = 0) -> None:
         self.cases = cases
         self.cfg = cfg
-        self.rng = np.random.default_rng(cfg.seed + 1)
-        self.aug = augment_2d(seed=cfg.seed + 2, p=cfg.aug_p)
+        # stream > 0 (the process rank under torchrun): other crops from the same seed
+        self.rng = np.random.default_rng(cfg.seed + 1 if not stream else [cfg.seed + 1, stream])
+        self.aug = augment_2d(seed=cfg.seed + 2 + 7919 * stream, p=cfg.aug_p)
         self.all = [(c, k) for c, p in enumerate(cases) for k in range(p.channels.shape[0])]
         self.pos = [(c, k) for c, p in enumerate(cases) for k in np.nonzero(p.mask.reshape(p.mask.shape[0], -1).any(1))[0]]  # type: ignore[union-attr]
         self.pos_p = clot_weights(cases, self.pos, cfg.thin_weight) if cfg.thin_weight and self.pos else None
@@ -265,43 +267,64 @@ POSTPROCESS_KEYS = ("threshold", "select", "keep_frac", "vessel_mm", "tta")
 
 
 def train_clot(cfg: TrainConfig, progress: Callable[[str, int, int], None] | None = None) -> dict[str, Any]:
-    """Train; returns a summary (paths, best epoch, validation Dice, timings)."""
+    """Train; returns a summary (paths, best epoch, validation Dice, timings).
+
+    Under ``torchrun`` (``training.distributed``) every process draws its own crops (``--batch-size`` is the global
+    batch, split between the processes; DDP averages the gradients); rank 0 alone validates, writes the checkpoints,
+    the splits and the history, and chooses the post-processing; the other processes return ``{"rank": r}``.
+    """
+    from ..training.distributed import finish, init_distributed
+
+    if cfg.device not in ("auto", "cpu", "cuda"):
+        raise InputError(f"--device must be one of auto, cpu, cuda, got '{cfg.device}'")
+    dist = init_distributed(cfg.device)
+    try:
+        return _train_clot(cfg, progress if dist.main else None, dist)
+    finally:
+        finish(dist)
+
+
+def _train_clot(cfg: TrainConfig, progress: Callable[[str, int, int], None] | None, dist: Any) -> dict[str, Any]:
     import torch
 
+    from ..training.distributed import barrier, wrap_ddp
     from ..training.seeds import seed_everything
 
     t0 = time.perf_counter()
     seed_everything(cfg.seed)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(dist.device)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     refs = find_cases(cfg.data)
     split_path = Path(cfg.splits) if cfg.splits else Path(cfg.data) / "splits.json"
     if not cfg.splits and not os.access(Path(cfg.data), os.W_OK):
         split_path = out / "splits.json"
+    if not dist.main:
+        barrier(dist)  # rank 0 makes (or checks) the splits file first
     splits, reused = load_or_make_splits(split_path, [r.case_id for r in refs], seed=cfg.seed,
                                          train=cfg.train_frac, val=cfg.val_frac)
-    if split_path.parent != out:
+    if dist.main:
+        barrier(dist)
+    if split_path.parent != out and dist.main:
         shutil.copyfile(split_path, out / "splits.json")
     if not splits["train"]:
         raise InputError("no training patients in the split")
     loss_fn = loss_function(cfg.loss)  # an unknown loss fails here, before minutes of preprocessing
     train_cases = prepare_cases(cfg.data, splits["train"], cfg)
-    val_cases = prepare_cases(cfg.data, splits["val"], cfg) if splits["val"] else {}
+    val_cases = prepare_cases(cfg.data, splits["val"], cfg) if splits["val"] and dist.main else {}
     t_prep = time.perf_counter() - t0
 
     config = asdict(cfg)
     config.update({"preprocess": {"spacing": list(cfg.spacing), "size": cfg.size, "windows": {"cta": [-100, 700], "ncct": [-10, 110]}},
                    "splits_file": str(split_path), "splits_reused": reused, "device": str(device),
-                   "torch": str(torch.__version__)})
+                   "torch": str(torch.__version__), "distributed": dist.to_dict()})
     config = json.loads(json.dumps(config, default=str))
-    (out / "config.json").write_text(json.dumps(config, indent=2, default=str))
-
     cfg.net["in_channels"] = 2 * (2 * cfg.context + 1)
     config["net"] = dict(cfg.net)
-    (out / "config.json").write_text(json.dumps(config, indent=2, default=str))
+    if dist.main:
+        (out / "config.json").write_text(json.dumps(config, indent=2, default=str))
     model = build_model(**cfg.net)
     if cfg.init:
         start, start_cfg = load_checkpoint(cfg.init)
@@ -309,10 +332,12 @@ def train_clot(cfg: TrainConfig, progress: Callable[[str, int, int], None] | Non
             raise InputError(f"{cfg.init}: its network {start_cfg['net']} differs from this run's {cfg.net}")
         model.load_state_dict(start.state_dict())
     model = model.to(device)
+    ddp = wrap_ddp(model, dist)  # the same module; its backward averages the gradients over the processes
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     total = max(1, cfg.epochs * cfg.steps_per_epoch)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total, pct_start=0.1)
-    sampler = _Sampler(list(train_cases.values()), cfg)
+    local = cfg if not dist.enabled else replace(cfg, batch_size=max(1, -(-cfg.batch_size // dist.world_size)))
+    sampler = _Sampler(list(train_cases.values()), local, stream=dist.rank)
     history = []
     best, best_epoch = -1.0, 0
     for epoch in range(1, cfg.epochs + 1):
@@ -322,13 +347,15 @@ def train_clot(cfg: TrainConfig, progress: Callable[[str, int, int], None] | Non
             x, y = sampler.batch()
             x_t, y_t = torch.from_numpy(x).to(device), torch.from_numpy(y).to(device)
             opt.zero_grad(set_to_none=True)
-            loss = loss_fn(model(x_t), y_t)
+            loss = loss_fn(ddp(x_t), y_t)
             loss.backward()
             opt.step()
             sched.step()
             losses.append(float(loss.detach()))
             if progress:
                 progress(f"epoch {epoch}/{cfg.epochs}", step + 1, cfg.steps_per_epoch)
+        if not dist.main:
+            continue  # rank 0 validates and writes; the others wait for it at the next step's gradient exchange
         model.eval()
         val = validate(model, val_cases, cfg.context, cfg.min_volume_mm3) if val_cases else {}
         mean_val = float(np.mean(list(val.values()))) if val else float("nan")
@@ -340,6 +367,8 @@ def train_clot(cfg: TrainConfig, progress: Callable[[str, int, int], None] | Non
             best, best_epoch = score, epoch
             shutil.copyfile(out / "last.pt", out / "best.pt")
         (out / "history.json").write_text(json.dumps(history, indent=2))
+    if not dist.main:
+        return {"rank": dist.rank, "device": str(device)}
     post = None
     if val_cases:  # threshold and component rules of the best model, chosen on the validation split
         best_model, best_cfg = load_checkpoint(out / "best.pt")
@@ -352,6 +381,6 @@ def train_clot(cfg: TrainConfig, progress: Callable[[str, int, int], None] | Non
     summary = {"out": str(out), "best": str(out / "best.pt"), "best_epoch": best_epoch, "postprocess": post,
                "best_val_dice": best if val_cases else None, "splits": {k: len(splits[k]) for k in ("train", "val", "test")},
                "splits_file": str(split_path), "splits_reused": reused, "seconds": round(time.perf_counter() - t0, 1),
-               "seconds_preprocessing": round(t_prep, 1), "device": str(device)}
+               "seconds_preprocessing": round(t_prep, 1), "device": str(device), "distributed": dist.to_dict()}
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary

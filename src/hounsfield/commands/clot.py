@@ -98,8 +98,12 @@ def train_clot_cmd(
     threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch."),
     channels: str = typer.Option("24,48,96,192", "--channels", help="U-Net feature channels per level."),
     test: bool = typer.Option(True, "--test/--no-test", help="Segment and evaluate the test split with the best model."),
+    device: str = typer.Option("auto", "--device", help="auto (a GPU when one is visible), cpu or cuda. Several GPUs or machines: start this command with torchrun (see docs/clot.md)."),
 ) -> None:
-    """Train the 2-D clot U-Net (CTA + NCCT channels, Dice + CE) with patient splits and validation selection."""
+    """Train the 2-D clot U-Net (CTA + NCCT channels, Dice + CE) with patient splits and validation selection.
+
+    Several GPUs or machines: torchrun --standalone --nproc_per_node N -m hounsfield train clot ... (PyTorch DDP).
+    """
     from ..clot.train import TrainConfig, train_clot
 
     cmd = "hounsfield " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv and "train" in sys.argv else ""
@@ -108,12 +112,14 @@ def train_clot_cmd(
                       crop=crop, size=size, lr=lr, seed=seed, train_frac=train_frac, val_frac=val_frac,
                       splits=str(splits) if splits else None, register=register, cta_dropout=cta_dropout,
                       vessel_fraction=vessel_fraction, pos_fraction=pos_fraction, context=context, thin_weight=thin_weight, loss=loss, threads=threads, init=str(init) if init else None,
-                      command=cmd)
+                      command=cmd, device=device)
     cfg.net["channels"] = [int(c) for c in channels.split(",")]
     cfg.net["strides"] = [2] * (len(cfg.net["channels"]) - 1)
     with progress_bar() as bar:
         tick = named_ticker(bar)
         summary = train_clot(cfg, progress=tick)
+    if "rank" in summary:  # another process of a torchrun job: rank 0 reports and tests
+        return
     stderr.print(f"best epoch {summary['best_epoch']}, validation Dice {summary['best_val_dice']}, "
                  f"{summary['seconds']} s; splits {summary['splits']} ({'reused' if summary['splits_reused'] else 'new'}: "
                  f"{summary['splits_file']})")
