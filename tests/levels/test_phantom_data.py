@@ -1,5 +1,9 @@
 """Training data from 'hounsfield phantom chest' output: patient folders and its MIP archive agree."""
 
+import os
+import shutil
+import subprocess
+
 import numpy as np
 import pytest
 
@@ -48,3 +52,25 @@ def test_train_command_on_phantom_folder(cohort, tmp_path):
     assert conf["command"].startswith("hounsfield train levels --data") and "--seed 4" in conf["command"]
     assert conf["config"]["seed"] == 4 and conf["n_train"] == 1
     assert (tmp_path / "run" / "levels_mip.pt").exists()
+
+
+@pytest.mark.skipif(shutil.which("torchrun") is None, reason="torchrun (PyTorch) is not on PATH")
+@pytest.mark.parametrize("max_minutes", ["0", "0.00001"])
+def test_train_command_under_torchrun_two_cpu_processes(cohort, tmp_path, max_minutes):
+    """The real command under torchrun (2 CPU processes, Gloo): rank 0 alone writes and reports; with a time limit
+    both processes stop at the same step (if they did not, the gradient exchange would hang past the timeout)."""
+    import json
+
+    out = tmp_path / "ddp"
+    npz = next(cohort.rglob("*.npz"))
+    cmd = [shutil.which("torchrun"), "--standalone", "--nproc_per_node", "2", "-m", "hounsfield", "train", "levels",
+           "--data", str(cohort / "patient_0000"), "--data", str(npz), "-o", str(out), "--steps", "4",
+           "--batch-size", "4", "--crop-rows", "32", "--val-every", "2", "--val-fraction", "0.5", "--seed", "4",
+           "--device", "cpu", "--max-minutes", max_minutes]
+    res = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    result = json.loads(res.stdout)  # one report (rank 0); the other process prints nothing
+    conf = json.loads((out / "config.json").read_text())
+    assert conf["distributed"] == {"world_size": 2, "device": "cpu", "backend": "gloo"}
+    assert result["steps_run"] == (4 if max_minutes == "0" else 1)
+    assert (out / "levels_mip.pt").exists()

@@ -160,6 +160,7 @@ def train_levels(
     threads: int = typer.Option(1, "--threads", min=1, help="CPU threads for torch."),
     init: Optional[str] = typer.Option(None, "--init", help="Start from these weights (a .pt file or a model name, e.g. levels-mip): fine-tuning."),
     min_fov_mm: float = typer.Option(100.0, "--min-fov-mm", min=10.0, help="Shortest simulated field of view in training crops."),
+    device: str = typer.Option("auto", "--device", help="auto (a GPU when one is visible), cpu or cuda. Several GPUs or machines: start this command with torchrun (docs/levels.md)."),
 ) -> None:
     """Train the T12/L3 level model (heat-map regression along z over frontal + sagittal MIPs)."""
     import numpy as np
@@ -178,10 +179,15 @@ def train_levels(
         init_path = init if Path(init).exists() else str(load_entry(init).path)
     cfg = TrainConfig(seed=seed, steps=steps, batch_size=batch_size, lr=lr, crop_rows=crop_rows,
                       val_fraction=val_fraction, val_every=val_every, max_minutes=max_minutes, threads=threads,
-                      init=init_path)
+                      init=init_path, device=device)
     cfg.augment["min_fov_mm"] = float(min_fov_mm)
     paths = list(data)
     out.mkdir(parents=True, exist_ok=True)
+    from ..training.distributed import barrier, init_distributed
+
+    dist = init_distributed(device)  # under torchrun: rank 0 renders the synthetic cache, the others then read it
+    if synthetic and not dist.main:
+        barrier(dist)
     if synthetic:
         cache = out / "synthetic_mips.npz"
         if not cache.exists():
@@ -194,12 +200,15 @@ def train_levels(
                                                   progress=lambda i, n: bar.update(task, completed=i))
             save_mips(pairs, cache, lv)
         paths.append(cache)
+        if dist.main:
+            barrier(dist)
     if not paths:
         raise typer.BadParameter("give --data and/or --synthetic N", param_hint="--data")
     from ..levels.mip import MipGrid
 
     examples = load_dataset(paths, MipGrid(**cfg.grid))
-    stderr.print(f"{len(examples)} exams; training {steps} steps")
+    if dist.main:
+        stderr.print(f"{len(examples)} exams; training {steps} steps")
     args = ["hounsfield", "train", "levels"] + [a for d in data for a in ("--data", str(d))]
     if synthetic:
         args += ["--synthetic", str(synthetic), "--synthetic-seed", str(synthetic_seed)]
@@ -214,6 +223,8 @@ def train_levels(
         stderr.print(" ".join(f"{k}={v}" for k, v in row.items()))
 
     result = train(examples, out, cfg, command=command, data=[str(p) for p in paths], progress=show)
+    if "rank" in result:  # another process of a torchrun job: rank 0 reports
+        return
     typer.echo(json.dumps(result, indent=2, default=lambda o: float(o) if isinstance(o, np.floating) else str(o)))
 
 

@@ -52,6 +52,7 @@ class TrainConfig:
     levels: list[str] = field(default_factory=lambda: list(LEVEL_NAMES))
     max_minutes: float = 0.0         # stop early after this wall time (0 = no limit)
     init: str = ""                   # start from these weights (fine-tuning); "" = random initialisation
+    device: str = "auto"             # auto (GPU when visible), cpu or cuda; several processes: torchrun
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -117,7 +118,7 @@ def _score(m: dict[str, Any]) -> float:
 def _save_weights(net: Any, cfg: TrainConfig, path: Path) -> None:
     import torch
 
-    blob = {"state_dict": net.state_dict(), "model_config": net.config, "grid": cfg.grid, "levels": cfg.levels,
+    blob = {"state_dict": {k: v.detach().cpu() for k, v in net.state_dict().items()}, "model_config": net.config, "grid": cfg.grid, "levels": cfg.levels,
             "format": "hounsfield-levels-1"}
     tmp = path.with_name(path.name + ".part")
     torch.save(blob, tmp)
@@ -127,24 +128,46 @@ def _save_weights(net: Any, cfg: TrainConfig, path: Path) -> None:
 def train(examples: Sequence[Example], out: str | os.PathLike, cfg: TrainConfig, *, command: str = "",
           data: Sequence[str] = (), progress: Callable[[int, int, dict[str, Any]], None] | None = None
           ) -> dict[str, Any]:
-    """Train on ``examples`` (already on ``cfg.grid``), write weights/config/log to ``out``; return metrics."""
+    """Train on ``examples`` (already on ``cfg.grid``), write weights/config/log to ``out``; return metrics.
+
+    Under ``torchrun`` (``training.distributed``) every process samples its own crops (seed and rank),
+    ``batch_size`` is the global batch split between the processes, DDP averages the gradients, the processes
+    agree on ``max_minutes``, and rank 0 alone validates and writes; the others return ``{"rank": r}``.
+    """
+    from ..training.distributed import finish, init_distributed
+
+    dist = init_distributed(cfg.device)
+    try:
+        return _train(examples, Path(out), cfg, dist, command=command, data=data,
+                      progress=progress if dist.main else None)
+    finally:
+        finish(dist)
+
+
+def _train(examples: Sequence[Example], out: Path, cfg: TrainConfig, dist: Any, *, command: str,
+           data: Sequence[str], progress: Callable[[int, int, dict[str, Any]], None] | None) -> dict[str, Any]:
     import torch
 
+    from ..training.distributed import all_reduce_sum, wrap_ddp
     from .model import LevelNet, heatmap_loss, target_rows
     from .predict import LevelPredictor
 
-    out = Path(out)
     (out / "checkpoints").mkdir(parents=True, exist_ok=True)
     rng = seed_everything(cfg.seed)
+    if dist.rank:
+        rng = np.random.default_rng([cfg.seed, dist.rank])  # other crops; the same initial weights
     torch.set_num_threads(max(1, cfg.threads))
+    dev = torch.device(dist.device)
+    local_batch = max(1, -(-cfg.batch_size // dist.world_size))
     grid = MipGrid(**cfg.grid)
     aug = Augment(**cfg.augment)
     tr, val = split_examples(examples, cfg.val_fraction, cfg.seed)
     if not tr:
         raise ValueError("no training examples")
-    write_json({"config": cfg.to_dict(), "command": command, "data": list(data),
-                "n_train": len(tr), "n_val": len(val), "val_ids": [e.pair.exam_id for e in val],
-                "train_ids": [e.pair.exam_id for e in tr]}, out / "config.json")
+    if dist.main:
+        write_json({"config": cfg.to_dict(), "command": command, "data": list(data),
+                    "n_train": len(tr), "n_val": len(val), "val_ids": [e.pair.exam_id for e in val],
+                    "train_ids": [e.pair.exam_id for e in tr], "distributed": dist.to_dict()}, out / "config.json")
     net = LevelNet(n_levels=len(cfg.levels), width=cfg.width, channels=cfg.channels)
     if cfg.init:
         blob = torch.load(cfg.init, map_location="cpu", weights_only=True)
@@ -152,6 +175,8 @@ def train(examples: Sequence[Example], out: str | os.PathLike, cfg: TrainConfig,
             raise ValueError(f"{cfg.init}: its grid/levels differ from this training configuration")
         net = LevelNet.from_config(blob["model_config"])
         net.load_state_dict(blob["state_dict"])
+    net = net.to(dev)
+    ddp = wrap_ddp(net, dist)  # the same module; its backward averages the gradients over the processes
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.steps, pct_start=0.1)
     sigma = cfg.sigma_mm / grid.z_mm
@@ -163,12 +188,12 @@ def train(examples: Sequence[Example], out: str | os.PathLike, cfg: TrainConfig,
     for step in range(1, cfg.steps + 1):
         net.train()
         batch = [sample_crop(tr[int(rng.integers(len(tr)))], cfg.crop_rows, rng, aug, grid.z_mm)
-                 for _ in range(cfg.batch_size)]
-        f = torch.from_numpy(np.stack([b[0] for b in batch]))[:, None]
-        s = torch.from_numpy(np.stack([b[1] for b in batch]))[:, None]
-        v = torch.from_numpy(np.stack([b[2] for b in batch]))
-        t = torch.from_numpy(np.stack([target_rows(b[3], cfg.crop_rows, sigma, b[2]) for b in batch]))
-        rows, absent = net(f, s, v)
+                 for _ in range(local_batch)]
+        f = torch.from_numpy(np.stack([b[0] for b in batch]))[:, None].to(dev)
+        s = torch.from_numpy(np.stack([b[1] for b in batch]))[:, None].to(dev)
+        v = torch.from_numpy(np.stack([b[2] for b in batch])).to(dev)
+        t = torch.from_numpy(np.stack([target_rows(b[3], cfg.crop_rows, sigma, b[2]) for b in batch])).to(dev)
+        rows, absent = ddp(f, s, v)
         loss = heatmap_loss(rows, absent, v, t)
         opt.zero_grad()
         loss.backward()
@@ -176,6 +201,12 @@ def train(examples: Sequence[Example], out: str | os.PathLike, cfg: TrainConfig,
         sched.step()
         losses.append(float(loss.detach()))
         over = cfg.max_minutes > 0 and (time.time() - t0) > cfg.max_minutes * 60
+        if cfg.max_minutes > 0 and dist.enabled:  # every process stops at the same step
+            over = all_reduce_sum([float(over)], dist)[0] > 0
+        if not dist.main:
+            if over:
+                break
+            continue  # rank 0 validates and writes; the others wait for it at the next gradient exchange
         if step % cfg.val_every == 0 or step == cfg.steps or over:
             _save_weights(net, cfg, out / "checkpoints" / "current.pt")
             torch.save({"step": step, "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
@@ -203,6 +234,8 @@ def train(examples: Sequence[Example], out: str | os.PathLike, cfg: TrainConfig,
                 w.writerows(log_rows)
         if over:
             break
+    if not dist.main:
+        return {"rank": dist.rank}
     result = {"best_step": best[2], "best_val_score": best[0], "val": best[1], "steps_run": step,
               "train_seconds": round(time.time() - t0, 1), "n_train": len(tr), "n_val": len(val)}
     write_json(result, out / "metrics.json")
