@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
 
 import numpy as np
 import pytest
@@ -92,3 +95,24 @@ def test_large_bright_plaques_stay_in_the_search_region():
     assert coronary.sum() > 100  # a heavy burden, as in patients with Agatston > 1000
     region = r.region_map.resample_like(ct, order=0).array > 0
     assert region[coronary].mean() > 0.97
+
+
+@pytest.mark.skipif(shutil.which("torchrun") is None, reason="torchrun (PyTorch) is not on PATH")
+def test_train_heart_under_torchrun_two_cpu_processes(tmp_path):
+    """The real command under torchrun (2 CPU processes, Gloo): rank 0 alone validates, registers and reports."""
+    data = tmp_path / "cohort"
+    for i in range(2):
+        p = generate_patient(5, i, matrix=64, gated_matrix=64, coverage="chest", max_slices=60)
+        write_patient(p, data / p.patient_id)
+    out = tmp_path / "model"
+    cmd = [shutil.which("torchrun"), "--standalone", "--nproc_per_node", "2", "-m", "hounsfield", "train", "heart",
+           "--data", str(data), "-o", str(out), "--epochs", "2", "--slices-per-epoch", "32", "--batch-size", "8",
+           "--seed", "1", "--device", "cpu"]
+    res = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=900)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert res.stdout.count("validation Dice heart") == 1  # one report, from rank 0
+    (entry,) = json.loads((out / "manifest.json").read_text())["models"]
+    assert entry["config"]["distributed"] == {"world_size": 2, "device": "cpu", "backend": "gloo"}
+    assert [h["epoch"] for h in entry["metrics"]["history"]] == [1, 2]
+    net = load_heart_model(models_dir=out)
+    assert net is not None

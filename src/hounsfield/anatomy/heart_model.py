@@ -164,13 +164,33 @@ def _dice(pred: np.ndarray, ref: np.ndarray) -> float:
 def train_heart_model(data: list[str | os.PathLike], out_dir: str | os.PathLike, *, epochs: int = 20,
                       slices_per_epoch: int = 3000, batch_size: int = 16, lr: float = 2e-3, seed: int = 0,
                       val_fraction: float = 0.15, command: str = "", trained_on: str = "",
-                      progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Train the 2.5-D U-Net on phantom cohorts (folders of ``*/truth.json`` patients) and register it."""
+                      progress: Callable[[str], None] | None = None, device: str = "auto") -> dict[str, Any]:
+    """Train the 2.5-D U-Net on phantom cohorts (folders of ``*/truth.json`` patients) and register it.
+
+    Under ``torchrun`` (``training.distributed``) every process draws the same global batches and trains on its
+    share (DDP averages the gradients); rank 0 alone validates, writes and registers; the others return
+    ``{"rank": r}``.
+    """
+    from ..training.distributed import finish, init_distributed
+
+    dist = init_distributed(device)
+    try:
+        return _train_heart_model(data, out_dir, dist, epochs=epochs, slices_per_epoch=slices_per_epoch,
+                                  batch_size=batch_size, lr=lr, seed=seed, val_fraction=val_fraction,
+                                  command=command, trained_on=trained_on, progress=progress if dist.main else None)
+    finally:
+        finish(dist)
+
+
+def _train_heart_model(data: list[str | os.PathLike], out_dir: str | os.PathLike, dist: Any, *, epochs: int,
+                       slices_per_epoch: int, batch_size: int, lr: float, seed: int, val_fraction: float,
+                       command: str, trained_on: str, progress: Callable[[str], None] | None) -> dict[str, Any]:
     import torch
     from monai.losses import DiceCELoss
 
     from ..errors import InputError
     from ..models.registry import register_model
+    from ..training.distributed import all_reduce_sum, shard, wrap_ddp
     from ..training.seeds import seed_everything
 
     seed_everything(seed)
@@ -202,7 +222,8 @@ def train_heart_model(data: list[str | os.PathLike], out_dir: str | os.PathLike,
         Y[i:i + k, :a, :b] = y
         i += k
     load_s = time.time() - t0
-    net = _build_net()
+    net = _build_net().to(dist.device)
+    ddp = wrap_ddp(net, dist)  # the same module; its backward averages the gradients over the processes
     opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * (slices_per_epoch // batch_size))
     loss_fn = DiceCELoss(to_onehot_y=True, softmax=True)
@@ -213,18 +234,26 @@ def train_heart_model(data: list[str | os.PathLike], out_dir: str | os.PathLike,
         losses = []
         for s in range(0, len(order) - batch_size + 1, batch_size):
             idx = np.sort(order[s:s + batch_size])
-            xb = X[idx] + rng.normal(0, 0.01, size=(len(idx), 1, 1, 1)).astype(np.float32)  # HU calibration jitter
-            xb = torch.from_numpy(xb)
-            yb = torch.from_numpy(Y[idx][:, None])
+            jitter = rng.normal(0, 0.01, size=(len(idx), 1, 1, 1)).astype(np.float32)  # HU calibration jitter
+            # every process draws the same global batch (same generator) and trains on its share of it
+            idx, jitter = shard(idx, dist), shard(jitter, dist)
+            if not len(idx):
+                continue
+            xb = torch.from_numpy(X[idx] + jitter).to(dist.device)
+            yb = torch.from_numpy(Y[idx][:, None]).to(dist.device)
             opt.zero_grad()
-            loss = loss_fn(net(xb), yb)
+            loss = loss_fn(ddp(xb), yb)
             loss.backward()
             opt.step()
             sched.step()
             losses.append(float(loss.detach()))
-        history.append({"epoch": ep + 1, "loss": round(float(np.mean(losses)), 4)})
+        total, count = all_reduce_sum([float(np.sum(losses)), float(len(losses))], dist)
+        history.append({"epoch": ep + 1, "loss": round(total / max(count, 1.0), 4)})
         if progress:
             progress(f"epoch {ep + 1}/{epochs} loss {history[-1]['loss']:.4f}")
+    if not dist.main:
+        return {"rank": dist.rank}
+    net = net.cpu()
     model = HeartModel(net=net, info={})
     dice_heart, dice_bone = [], []
     for x, y in val:
@@ -245,7 +274,7 @@ def train_heart_model(data: list[str | os.PathLike], out_dir: str | os.PathLike,
     config = {"seed": seed, "epochs": epochs, "slices_per_epoch": slices_per_epoch, "batch_size": batch_size, "lr": lr,
               "arch": {k: list(v) if isinstance(v, tuple) else v for k, v in ARCH.items()}, "coarse_mm": COARSE_MM,
               "input": "HU clip [-1000, 1500] / 1000, slices k-1, k, k+1", "classes": CLASSES,
-              "data": [str(d) for d in data], "val_patients": sorted(val_groups)}
+              "data": [str(d) for d in data], "val_patients": sorted(val_groups), "distributed": dist.to_dict()}
     (out / f"{MODEL_NAME}.config.json").write_text(json.dumps(config, indent=1) + "\n")
     entry = register_model(out, weights, name=MODEL_NAME, task="heart-bones", trained_on=trained_on, command=command,
                            input={"coarse_mm": COARSE_MM, "channels": 3}, config=config, metrics=metrics,

@@ -285,8 +285,12 @@ def train_heart(
     batch_size: int = typer.Option(16, "--batch-size", min=1),
     lr: float = typer.Option(2e-3, "--lr"),
     seed: int = typer.Option(0, "--seed"),
+    device: str = typer.Option("auto", "--device", help="auto (a GPU when one is visible), cpu or cuda. Several GPUs: start this command with torchrun."),
 ) -> None:
-    """Train the built-in heart/bone segmenter (2.5-D U-Net on 3 mm slices) used to find the heart region."""
+    """Train the built-in heart/bone segmenter (2.5-D U-Net on 3 mm slices) used to find the heart region.
+
+    Several GPUs or machines: torchrun --standalone --nproc_per_node N -m hounsfield train heart ... (PyTorch DDP).
+    """
     import shlex
     import sys
 
@@ -301,7 +305,9 @@ def train_heart(
     trained_on = f"synthetic: hounsfield phantom chest patients ({', '.join(str(d) for d in data)}); no real patient data"
     res = train_heart_model([str(d) for d in data], output, epochs=epochs, slices_per_epoch=slices_per_epoch,
                             batch_size=batch_size, lr=lr, seed=seed, command=command, trained_on=trained_on,
-                            progress=lambda msg: typer.echo(msg, err=True))
+                            progress=lambda msg: typer.echo(msg, err=True), device=device)
+    if "rank" in res:  # another process of a torchrun job: rank 0 reports
+        return
     m = res["metrics"]
     typer.echo(f"{res['entry'].path}: {m['n_exams']} exams, validation Dice heart {m['val_dice_heart_mean']} "
                f"(min {m['val_dice_heart_min']}), bone {m['val_dice_bone_mean']}")
