@@ -93,3 +93,26 @@ def test_relative_prediction_paths_are_those_given_to_hounsfield_cxr(tmp_path, m
     monkeypatch.chdir(tmp_path)
     res = evaluate_prediction_csv(pred_csv, labels, n_boot=20)
     assert res["n"] == 2 and res["auroc_cac_gt0"]["value"] == 1.0 and res["n_unlabelled_predictions"] == 0
+
+
+def test_subgroups_show_a_model_that_only_tells_the_groups_apart(tmp_path, capsys):
+    """--by sex: within each sex the ranking is perfect here (1.0) while the pooled AUROC is 0.75; and the
+    numeric column age is cut into tertiles."""
+    (tmp_path / "images").mkdir()
+    rows = [["images/p0.png", "p0", 0, "F", 40], ["images/p1.png", "p1", 0, "M", 50], ["images/p2.png", "p2", 50, "F", 60],
+            ["images/p3.png", "p3", 500, "M", 70]]
+    labels = _write(tmp_path / "labels.csv", ["image", "patient_id", "cac", "sex", "age"], rows)
+    pred_csv = _write(tmp_path / "pred.csv", ["image", "p_cac_gt0"],
+                      [[f"images/p{i}.png", p] for i, p in enumerate([0.1, 0.6, 0.4, 0.9])])
+    res = evaluate_prediction_csv(pred_csv, labels, n_boot=20, by="sex")
+    assert res["auroc_cac_gt0"]["value"] == pytest.approx(0.75)
+    g = res["by"]["groups"]
+    assert set(g) == {"F", "M"} and g["F"]["auroc_cac_gt0"]["value"] == 1.0 and g["M"]["auroc_cac_gt0"]["value"] == 1.0
+    assert (g["F"]["sensitivity"], g["F"]["specificity"]) == (0.0, 1.0)  # threshold 0.5: 0.4 missed, 0.1 negative
+    many = [[f"images/q{i}.png", f"q{i}", 10 * (i % 2), "F", 40 + i] for i in range(12)]
+    labels2 = _write(tmp_path / "labels2.csv", ["image", "patient_id", "cac", "sex", "age"], many)
+    pred2 = _write(tmp_path / "pred2.csv", ["image", "p_cac_gt0"], [[r[0], 0.5] for r in many])
+    assert len(evaluate_prediction_csv(pred2, labels2, n_boot=20, by="age")["by"]["groups"]) == 3  # tertiles
+    assert main(["evaluate", "cxr", str(pred_csv), str(labels), "--by", "sex", "--n-boot", "20"]) == 0
+    assert "sex = F: 2 images" in capsys.readouterr().out
+    assert main(["evaluate", "cxr", str(pred_csv), str(labels), "--by", "height"]) == 2

@@ -65,6 +65,7 @@ def evaluate_cxr(
     threshold: Optional[float] = typer.Option(None, "--threshold",
                                               help="Decision threshold on p_cac_gt0 (default: the model's own)."),
     n_boot: int = typer.Option(1000, "--n-boot", help="Bootstrap resamples (patients) for the 95 % CIs."),
+    by: Optional[str] = typer.Option(None, "--by", help="Also per subgroup of this labels column (e.g. sex; numeric columns in tertiles)."),
 ) -> None:
     """AUROC (95 % CI) for CAC > 0, >= 100, >= 400, sensitivity, specificity, kappa, calibration on a test set."""
     from ..console import stderr
@@ -72,7 +73,7 @@ def evaluate_cxr(
 
     if threshold is not None and not 0.0 <= threshold <= 1.0:
         raise InputError(f"--threshold {threshold} is not a probability")
-    res = evaluate_prediction_csv(predictions, labels, threshold=threshold, n_boot=n_boot)
+    res = evaluate_prediction_csv(predictions, labels, threshold=threshold, n_boot=n_boot, by=by)
     if json_out:
         from ..io import write_json
 
@@ -83,6 +84,11 @@ def evaluate_cxr(
                f"(95% CI {a['ci95'][0]:.3f}-{a['ci95'][1]:.3f}); at threshold {res['threshold']:.3f}: "
                f"sensitivity {at['sensitivity']:.2f}, specificity {at['specificity']:.2f}; "
                f"kappa (linear) {res['kappa_linear']:.2f}")
+    for g, row in (res.get("by") or {}).get("groups", {}).items():
+        ga = row["auroc_cac_gt0"]
+        typer.echo(f"  {res['by']['column']} = {g}: {row['n']} images ({row['n_cac_gt0']} with CAC > 0), AUROC "
+                   f"{ga['value']:.3f} (95% CI {ga['ci95'][0]:.3f}-{ga['ci95'][1]:.3f}); sensitivity "
+                   f"{row['sensitivity']:.2f}, specificity {row['specificity']:.2f}")
     for key, what in (("n_labels_without_prediction", "labelled images have no prediction"),
                       ("n_unlabelled_predictions", "predictions have no label")):
         if res[key]:

@@ -119,14 +119,27 @@ def _num(rows: list[dict[str, Any]], key: str) -> np.ndarray | None:
     return np.array([float(r[key]) for r in rows])
 
 
+def _groups(values: list[Any]) -> list[str]:
+    """Subgroup labels: the values themselves, or numeric tertiles ("lo-hi") when there are more than 8."""
+    nums = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)]
+    if len(nums) == len(values) and len(set(nums)) > 8:
+        a = np.asarray(nums, float)
+        edges = np.quantile(a, [0, 1 / 3, 2 / 3, 1])
+        k = np.clip(np.searchsorted(edges[1:-1], a, side="right"), 0, 2)
+        return [f"{edges[i]:.4g}-{edges[i + 1]:.4g}" for i in k]
+    return ["" if v is None else str(v) for v in values]
+
+
 def evaluate_prediction_csv(pred_csv: str | os.PathLike, labels_csv: str | os.PathLike, *, threshold: float | None = None,
-                            n_boot: int = 1000, seed: int = 0) -> dict[str, Any]:
+                            n_boot: int = 1000, seed: int = 0, by: str | None = None) -> dict[str, Any]:
     """Metrics of the predictions of ``hounsfield cxr`` against a labels CSV (held-out test set).
 
     Rows are matched by image file (resolved paths, then file names when these are unique). The decision
     threshold is the one the model wrote (its ``threshold`` column, chosen on its validation split) unless
     ``threshold`` is given; 0.5 when neither. Labels without a prediction and predictions without a label
-    are counted and listed (first ten); metrics use the matched images."""
+    are counted and listed (first ten); metrics use the matched images. ``by``: a column of the labels CSV (e.g.
+    ``sex``; numeric columns with many values are cut into tertiles) for AUROC, sensitivity and specificity within
+    each subgroup (does the model rank CAC within a group, or only tell the groups apart?)."""
     from ..errors import InputError
     from .data import read_labels_csv
 
@@ -168,6 +181,27 @@ def evaluate_prediction_csv(pred_csv: str | os.PathLike, labels_csv: str | os.Pa
                 "n_unlabelled_predictions": len(unlabelled),
                 "n_labels_without_prediction": len(labels) - len(seen),
                 "labels_without_prediction": [r.image for r in labels if id(r) not in seen][:10]})
+    if by:
+        if any(by not in r.extra for r in recs):
+            raise InputError(f"{labels_csv}: no column '{by}' for every image (columns: {', '.join(sorted(recs[0].extra))})")
+        labels_by = _groups([r.extra[by] for r in recs])
+        cac = np.array([r.cac for r in recs], float)
+        p0 = pred["p_cac_gt0"]
+        groups: dict[str, Any] = {}
+        for g in sorted(set(labels_by)):
+            m = np.array([x == g for x in labels_by])
+            y = cac[m] > 0
+            row: dict[str, Any] = {"n": int(m.sum()), "n_cac_gt0": int(y.sum())}
+            if np.unique(y).size == 2:
+                est, lo, hi = bootstrap_ci(auroc, y.astype(int), p0[m], n_boot=n_boot, seed=seed,
+                                           groups=[r.patient_id for r, k in zip(recs, m) if k])
+                row["auroc_cac_gt0"] = {"value": est, "ci95": [lo, hi]}
+            else:
+                row["auroc_cac_gt0"] = {"value": float("nan"), "ci95": [float("nan")] * 2, "note": "one class only"}
+            b = binary_metrics(y, p0[m], threshold)
+            row.update({"sensitivity": b["sensitivity"], "specificity": b["specificity"]})
+            groups[g] = row
+        out["by"] = {"column": by, "groups": groups}
     models = sorted({r.get("model", "") for r in rows} - {""})
     if models:
         out["model"] = models[0] if len(models) == 1 else models
