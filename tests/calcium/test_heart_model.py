@@ -60,11 +60,16 @@ def test_real_cta_falls_back_to_the_heuristic():
     assert hr.source == "builtin heuristic" and hr.median_hu > 300
 
 
-def test_train_heart_command_registers_a_model_that_loads(tmp_path):
-    data = tmp_path / "cohort"
+def _tiny_cohort(folder):
+    """Two small chest phantoms (four exams) written as 'hounsfield phantom chest' does."""
     for i in range(2):
         p = generate_patient(5, i, matrix=64, gated_matrix=64, coverage="chest", max_slices=60)
-        write_patient(p, data / p.patient_id)
+        write_patient(p, folder / p.patient_id)
+    return folder
+
+
+def test_train_heart_command_registers_a_model_that_loads(tmp_path):
+    data = _tiny_cohort(tmp_path / "cohort")
     out = tmp_path / "model"
     rc = main(["train", "heart", "--data", str(data), "-o", str(out), "--epochs", "1", "--slices-per-epoch", "32",
                "--batch-size", "8", "--seed", "1"])
@@ -100,10 +105,7 @@ def test_large_bright_plaques_stay_in_the_search_region():
 @pytest.mark.skipif(shutil.which("torchrun") is None, reason="torchrun (PyTorch) is not on PATH")
 def test_train_heart_under_torchrun_two_cpu_processes(tmp_path):
     """The real command under torchrun (2 CPU processes, Gloo): rank 0 alone validates, registers and reports."""
-    data = tmp_path / "cohort"
-    for i in range(2):
-        p = generate_patient(5, i, matrix=64, gated_matrix=64, coverage="chest", max_slices=60)
-        write_patient(p, data / p.patient_id)
+    data = _tiny_cohort(tmp_path / "cohort")
     out = tmp_path / "model"
     cmd = [shutil.which("torchrun"), "--standalone", "--nproc_per_node", "2", "-m", "hounsfield", "train", "heart",
            "--data", str(data), "-o", str(out), "--epochs", "2", "--slices-per-epoch", "32", "--batch-size", "8",

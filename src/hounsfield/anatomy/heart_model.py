@@ -171,15 +171,12 @@ def train_heart_model(data: list[str | os.PathLike], out_dir: str | os.PathLike,
     share (DDP averages the gradients); rank 0 alone validates, writes and registers; the others return
     ``{"rank": r}``.
     """
-    from ..training.distributed import finish, init_distributed
+    from ..training.distributed import distributed
 
-    dist = init_distributed(device)
-    try:
+    with distributed(device) as dist:
         return _train_heart_model(data, out_dir, dist, epochs=epochs, slices_per_epoch=slices_per_epoch,
                                   batch_size=batch_size, lr=lr, seed=seed, val_fraction=val_fraction,
                                   command=command, trained_on=trained_on, progress=progress if dist.main else None)
-    finally:
-        finish(dist)
 
 
 def _train_heart_model(data: list[str | os.PathLike], out_dir: str | os.PathLike, dist: Any, *, epochs: int,

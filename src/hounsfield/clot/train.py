@@ -273,21 +273,16 @@ def train_clot(cfg: TrainConfig, progress: Callable[[str, int, int], None] | Non
     batch, split between the processes; DDP averages the gradients); rank 0 alone validates, writes the checkpoints,
     the splits and the history, and chooses the post-processing; the other processes return ``{"rank": r}``.
     """
-    from ..training.distributed import finish, init_distributed
+    from ..training.distributed import distributed
 
-    if cfg.device not in ("auto", "cpu", "cuda"):
-        raise InputError(f"--device must be one of auto, cpu, cuda, got '{cfg.device}'")
-    dist = init_distributed(cfg.device)
-    try:
+    with distributed(cfg.device) as dist:
         return _train_clot(cfg, progress if dist.main else None, dist)
-    finally:
-        finish(dist)
 
 
 def _train_clot(cfg: TrainConfig, progress: Callable[[str, int, int], None] | None, dist: Any) -> dict[str, Any]:
     import torch
 
-    from ..training.distributed import barrier, wrap_ddp
+    from ..training.distributed import main_first, wrap_ddp
     from ..training.seeds import seed_everything
 
     t0 = time.perf_counter()
@@ -301,12 +296,9 @@ def _train_clot(cfg: TrainConfig, progress: Callable[[str, int, int], None] | No
     split_path = Path(cfg.splits) if cfg.splits else Path(cfg.data) / "splits.json"
     if not cfg.splits and not os.access(Path(cfg.data), os.W_OK):
         split_path = out / "splits.json"
-    if not dist.main:
-        barrier(dist)  # rank 0 makes (or checks) the splits file first
-    splits, reused = load_or_make_splits(split_path, [r.case_id for r in refs], seed=cfg.seed,
-                                         train=cfg.train_frac, val=cfg.val_frac)
-    if dist.main:
-        barrier(dist)
+    with main_first(dist):  # rank 0 makes (or checks) the splits file, the others then read it
+        splits, reused = load_or_make_splits(split_path, [r.case_id for r in refs], seed=cfg.seed,
+                                             train=cfg.train_frac, val=cfg.val_frac)
     if split_path.parent != out and dist.main:
         shutil.copyfile(split_path, out / "splits.json")
     if not splits["train"]:

@@ -183,25 +183,22 @@ def train_levels(
     cfg.augment["min_fov_mm"] = float(min_fov_mm)
     paths = list(data)
     out.mkdir(parents=True, exist_ok=True)
-    from ..training.distributed import barrier, init_distributed
+    from ..training.distributed import init_distributed, main_first
 
-    dist = init_distributed(device)  # under torchrun: rank 0 renders the synthetic cache, the others then read it
-    if synthetic and not dist.main:
-        barrier(dist)
+    dist = init_distributed(device)  # joined here already: the synthetic cache is rendered by rank 0 alone
     if synthetic:
         cache = out / "synthetic_mips.npz"
-        if not cache.exists():
-            from ..levels.mip import MipGrid
-            from ..levels.synth import synthetic_cohort_mips
+        with main_first(dist):  # rank 0 renders the cache, the others then read it
+            if not cache.exists():
+                from ..levels.mip import MipGrid
+                from ..levels.synth import synthetic_cohort_mips
 
-            with progress_bar() as bar:
-                task = bar.add_task("synthetic patients", total=synthetic)
-                pairs, lv = synthetic_cohort_mips(synthetic, synthetic_seed, grid=MipGrid(**cfg.grid),
-                                                  progress=lambda i, n: bar.update(task, completed=i))
-            save_mips(pairs, cache, lv)
+                with progress_bar() as bar:
+                    task = bar.add_task("synthetic patients", total=synthetic)
+                    pairs, lv = synthetic_cohort_mips(synthetic, synthetic_seed, grid=MipGrid(**cfg.grid),
+                                                      progress=lambda i, n: bar.update(task, completed=i))
+                save_mips(pairs, cache, lv)
         paths.append(cache)
-        if dist.main:
-            barrier(dist)
     if not paths:
         raise typer.BadParameter("give --data and/or --synthetic N", param_hint="--data")
     from ..levels.mip import MipGrid

@@ -28,7 +28,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..errors import InputError
-from ..training.distributed import DEVICES, Dist, all_reduce_sum, barrier, finish, init_distributed, shard, wrap_ddp
+from ..training.distributed import DEVICES, Dist, all_reduce_sum, distributed, main_first, shard, wrap_ddp
 from ..training.folds import grouped_stratified_folds
 from ..training.seeds import seed_everything
 from ..training.weights import recalibrate_batchnorm
@@ -314,12 +314,9 @@ def cross_validate(
 
     if cfg.threads:
         torch.set_num_threads(int(cfg.threads))
-    dist = init_distributed(cfg.device)
-    try:
+    with distributed(cfg.device) as dist:
         return _cross_validate(records, cfg, Path(out_dir), dist, viz=viz, save=save, trained_on=trained_on,
                                log=log if dist.main else (lambda s: None), command=command)
-    finally:
-        finish(dist)
 
 
 def _cross_validate(
@@ -335,11 +332,8 @@ def _cross_validate(
     log(f"reading and preprocessing {len(records)} images at {cfg.size} px"
         + (f"; {dist.world_size} processes ({dist.to_dict()['backend']}) on {dist.device.split(':')[0]}"
            if dist.enabled else f" on {dist.device}"))
-    if dist.enabled and cfg.cache and not dist.main:
-        barrier(dist)  # rank 0 writes the cache first; the others then read it
-    x = cached_inputs([r.image for r in records], cfg.preprocess, cfg.cache, log)
-    if dist.enabled and cfg.cache and dist.main:
-        barrier(dist)
+    with main_first(dist, when=bool(cfg.cache)):  # rank 0 writes the cache, the others then read it
+        x = cached_inputs([r.image for r in records], cfg.preprocess, cfg.cache, log)
     t_read = time.perf_counter() - t_start
     folds = grouped_stratified_folds(cac_category(cac), groups, cfg.kfold, cfg.seed, cfg.val_fraction)
     if dist.main:

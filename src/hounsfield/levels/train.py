@@ -134,14 +134,11 @@ def train(examples: Sequence[Example], out: str | os.PathLike, cfg: TrainConfig,
     ``batch_size`` is the global batch split between the processes, DDP averages the gradients, the processes
     agree on ``max_minutes``, and rank 0 alone validates and writes; the others return ``{"rank": r}``.
     """
-    from ..training.distributed import finish, init_distributed
+    from ..training.distributed import distributed
 
-    dist = init_distributed(cfg.device)
-    try:
+    with distributed(cfg.device) as dist:
         return _train(examples, Path(out), cfg, dist, command=command, data=data,
                       progress=progress if dist.main else None)
-    finally:
-        finish(dist)
 
 
 def _train(examples: Sequence[Example], out: Path, cfg: TrainConfig, dist: Any, *, command: str,

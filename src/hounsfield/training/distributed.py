@@ -18,14 +18,16 @@ on one machine work too, which is how the tests run it).
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
 from ..errors import InputError
 
-__all__ = ["DEVICES", "Dist", "all_reduce_sum", "barrier", "finish", "init_distributed", "resolve_device", "shard", "wrap_ddp"]
+__all__ = ["DEVICES", "Dist", "all_reduce_sum", "barrier", "distributed", "finish", "init_distributed", "main_first",
+           "resolve_device", "shard", "wrap_ddp"]
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -132,3 +134,25 @@ def finish(dist: Dist) -> None:
         if td.is_initialized():
             td.barrier()
             td.destroy_process_group()
+
+
+@contextmanager
+def distributed(device: str = "auto") -> Iterator[Dist]:
+    """:func:`init_distributed` for the block, :func:`finish` after it (also on errors)."""
+    dist = init_distributed(device)
+    try:
+        yield dist
+    finally:
+        finish(dist)
+
+
+@contextmanager
+def main_first(dist: Dist, when: bool = True) -> Iterator[None]:
+    """Rank 0 runs the block first (e.g. writes a cache or a splits file), the other processes after it (reading
+    what rank 0 wrote). No-op with one process or when ``when`` is false."""
+    wait = dist.enabled and when
+    if wait and not dist.main:
+        barrier(dist)
+    yield
+    if wait and dist.main:
+        barrier(dist)
