@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -179,8 +178,8 @@ def train_cxr(
     command = "hounsfield " + " ".join(sys.argv[1:]) if sys.argv and "hounsfield" in sys.argv[0] else ""
     result = cross_validate(records, cfg, out, viz=viz, save=out / "model.pt" if save else None,
                             trained_on=statement, log=lambda s: stderr.print(s), command=command)
-    if result["distributed"]["world_size"] > 1 and int(os.environ.get("RANK", "0")) != 0:
-        return  # rank 0 reports
+    if "rank" in result:  # another process of a torchrun job: rank 0 reports
+        return
     p = result["pooled"]
     a = p["auroc_cac_gt0"]
     stderr.print(f"pooled out-of-fold AUROC CAC>0: {a['value']:.3f} (95% CI {a['ci95'][0]:.3f}-{a['ci95'][1]:.3f}); "

@@ -379,7 +379,7 @@ def _cross_validate(
               "seconds": {"total": round(elapsed, 1), "read_preprocess": round(t_read, 1)},
               "folds": fold_metrics, "pooled": pooled, "distributed": dist.to_dict()}
     if not dist.main:
-        return result
+        return {**result, "rank": dist.rank}  # another process of a torchrun job: rank 0 writes and reports
     _write_history(history, out / "history.csv")
     _write_predictions(records, oof, oof_fold, out / "predictions.csv")
     if save and best_model is not None:
