@@ -21,6 +21,7 @@ def cxr(
     models_dir: Optional[Path] = typer.Option(None, "--models", help="Folder of user-trained models (manifest.json)."),
     json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the rows and the model statement as JSON."),
     threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch (1 is fastest on a busy machine)."),
+    clinical: Optional[Path] = typer.Option(None, "--clinical", help="For a model with clinical inputs: CSV with an image column and the model's columns (e.g. age, sex); DICOM headers (PatientAge, PatientSex) fill what it lacks."),
 ) -> None:
     """Probability of coronary calcium (CAC > 0) and CAC category from chest radiographs."""
     from ..console import stderr
@@ -29,11 +30,17 @@ def cxr(
         import torch
 
         torch.set_num_threads(int(threads))
-    from ..cxr.predict import expand_inputs, predict_files, resolve_model, write_rows_csv
+    from ..cxr.predict import clinical_values, expand_inputs, predict_files, resolve_model, write_rows_csv
 
     files = expand_inputs(inputs)
     net, label = resolve_model(model, models_dir)
     stderr.print(f"model {label}: {net.arch} {net.task}, trained on: {net.trained_on}")
+    values = None
+    if net.clinical is not None:
+        stderr.print(f"clinical inputs: {', '.join(net.clinical.names)}")
+        values = clinical_values(files, clinical)
+    elif clinical is not None:
+        stderr.print(f"note: {label} takes no clinical inputs; --clinical is ignored", style="yellow")
     held = (net.info.get("manifest_metrics") or {}).get("auroc_cac_gt0")
     if isinstance(held, dict) and held.get("value") is not None:
         ci = held.get("ci95") or [float("nan")] * 2
@@ -45,8 +52,12 @@ def cxr(
         stderr.print(f"on {ext.get('n', '?')} synthetic radiographs of another phantom cohort: AUROC {a:.2f} "
                      f"(95% CI {ci[0]:.2f}-{ci[1]:.2f})")
     stderr.print("research use only: not validated on real patients' radiographs", style="yellow")
-    rows = predict_files(files, net, label)
+    rows = predict_files(files, net, label, clinical=values)
     write_rows_csv(rows, csv)
+    n_imp = sum(1 for r in rows if r.get("clinical_imputed"))
+    if n_imp:
+        stderr.print(f"note: {n_imp} image(s) lacked clinical values; the training mean or reference level was "
+                     "used (column clinical_imputed)", style="yellow")
     if json_out:
         from ..io import write_json
 
@@ -156,12 +167,14 @@ def train_cxr(
     stem_stride: int = typer.Option(1, "--stem-stride", help="resnet18 only: stride of the 7x7 stem convolution (1 MONAI default, 2 original ResNet)."),
     cache: Optional[Path] = typer.Option(None, "--cache", help="Keep the preprocessed inputs in this .npz and reuse them when images and preprocessing match."),
     device: str = typer.Option("auto", "--device", help="auto (a GPU when one is visible), cpu or cuda. Several GPUs or machines: start this command with torchrun (see docs/cxr.md)."),
+    clinical: Optional[str] = typer.Option(None, "--clinical", help="Labels-CSV columns given to the network with the image, e.g. age,sex (numbers standardised, text one-hot; saved with the model)."),
 ) -> None:
     """k-fold cross-validated training (patient-grouped, inner validation for model selection).
 
     Several GPUs or machines: torchrun --standalone --nproc_per_node N -m hounsfield train cxr ... (PyTorch DDP).
     """
     from ..console import stderr
+    from ..cxr.clinical import parse_columns
     from ..cxr.data import read_labels_csv
     from ..cxr.train import TrainConfig, cross_validate
 
@@ -172,7 +185,7 @@ def train_cxr(
                       val_fraction=val_fraction, augment=augment, patience=patience, seed=seed, n_boot=n_boot,
                       pretrained=pretrained, init=str(init) if init else None, threads=threads, region=box,
                       max_folds=max_folds, bn_images=bn_images, width=width, stem_stride=stem_stride,
-                      cache=str(cache) if cache else None, device=device)
+                      cache=str(cache) if cache else None, device=device, clinical=parse_columns(clinical))
     n_pat = len({r.patient_id for r in records})
     statement = trained_on or _trained_on(data, len(records), n_pat)
     command = "hounsfield " + " ".join(sys.argv[1:]) if sys.argv and "hounsfield" in sys.argv[0] else ""

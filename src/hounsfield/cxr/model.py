@@ -15,6 +15,11 @@ Outputs
   ``P(CAC > 0)`` comes from a logistic (Platt) fit of the prediction on the
   inner validation split, stored with the model.
 
+With clinical inputs (``hounsfield train cxr --clinical age,sex``) the
+network is :func:`~.clinical.fusion_network` (image logits plus a linear term
+of the encoded clinical values) and the saved config carries the
+:class:`~.clinical.ClinicalEncoder`.
+
 A saved model is one ``.pt`` file (``torch.save`` of a dict, weights in
 float16) and a readable ``.json`` beside it with the same config.
 """
@@ -30,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import HounsfieldError, InputError
+from .clinical import ClinicalEncoder, fusion_network
 from .data import CATEGORY_NAMES, Standardiser
 from .preprocess import Preprocess
 
@@ -125,6 +131,8 @@ class CXRModel:
         Plain statement of the training data.
     info
         Training config, fold, metrics.
+    clinical
+        Encoder of the clinical inputs (``None``: image only); ``net`` then takes ``(image, clinical)``.
     """
 
     arch: str
@@ -137,6 +145,7 @@ class CXRModel:
     trained_on: str = "unknown"
     info: dict[str, Any] = field(default_factory=dict)
     network: dict[str, Any] = field(default_factory=dict)  # build_network options (width, stem_stride)
+    clinical: ClinicalEncoder | None = None
 
     @property
     def n_outputs(self) -> int:
@@ -149,6 +158,7 @@ class CXRModel:
             "standardiser": self.standardiser.to_dict() if self.standardiser else None,
             "platt": list(self.platt) if self.platt else None, "threshold": self.threshold,
             "trained_on": self.trained_on, "categories": list(CATEGORY_NAMES), "info": self.info,
+            "clinical": self.clinical.to_dict() if self.clinical else None,
         }
 
     def save(self, path: str | os.PathLike) -> Path:
@@ -168,17 +178,25 @@ class CXRModel:
         os.replace(jtmp, path.with_suffix(".json"))
         return path
 
-    def outputs(self, batch: np.ndarray, batch_size: int = 16) -> np.ndarray:
-        """Raw network outputs for preprocessed inputs ``(n, 1, s, s)``."""
+    def outputs(self, batch: np.ndarray, batch_size: int = 16, clinical: np.ndarray | None = None) -> np.ndarray:
+        """Raw network outputs for preprocessed inputs ``(n, 1, s, s)`` (and, for a model with clinical inputs,
+        their encoded values ``(n, k)``: :meth:`ClinicalEncoder.transform`)."""
         import torch
 
+        if (self.clinical is None) != (clinical is None):
+            raise HounsfieldError("this model takes clinical inputs (" + ", ".join(self.clinical.names) + ")"
+                                  if self.clinical else "this model takes no clinical inputs")
         self.net.eval()
         dev = next(self.net.parameters()).device
         outs = []
         with torch.inference_mode():
             for s in range(0, len(batch), batch_size):
                 x = torch.from_numpy(np.array(batch[s:s + batch_size], dtype=np.float32)).to(dev)
-                outs.append(self.net(x).float().cpu().numpy())
+                if clinical is None:
+                    outs.append(self.net(x).float().cpu().numpy())
+                else:
+                    c = torch.from_numpy(np.asarray(clinical[s:s + batch_size], np.float32)).to(dev)
+                    outs.append(self.net(x, c).float().cpu().numpy())
         return np.concatenate(outs, axis=0) if outs else np.zeros((0, self.n_outputs), np.float32)
 
     def interpret(self, out: np.ndarray) -> dict[str, np.ndarray]:
@@ -216,7 +234,11 @@ def load_model(path: str | os.PathLike) -> CXRModel:
     if cfg.get("format") != FORMAT:
         raise InputError(f"{path}: not a hounsfield CXR model (format {cfg.get('format')!r}, expected {FORMAT!r})")
     task = cfg["task"]
-    net = build_network(cfg["arch"], 3 if task == "classify" else 1, **(cfg.get("network") or {}))
+    n_out = 3 if task == "classify" else 1
+    net = build_network(cfg["arch"], n_out, **(cfg.get("network") or {}))
+    clinical = ClinicalEncoder.from_dict(cfg["clinical"]) if cfg.get("clinical") else None
+    if clinical is not None:
+        net = fusion_network(net, clinical.n_features, n_out)
     net.load_state_dict({k: (v.float() if v.is_floating_point() else v) for k, v in blob["state_dict"].items()})
     net.eval()
     std = cfg.get("standardiser")
@@ -225,5 +247,5 @@ def load_model(path: str | os.PathLike) -> CXRModel:
         standardiser=Standardiser(**std) if std else None,
         platt=tuple(cfg["platt"]) if cfg.get("platt") else None,  # type: ignore[arg-type]
         threshold=float(cfg.get("threshold", 0.5)), trained_on=cfg.get("trained_on", "unknown"),
-        info=cfg.get("info", {}), network=dict(cfg.get("network") or {}),
+        info=cfg.get("info", {}), network=dict(cfg.get("network") or {}), clinical=clinical,
     )

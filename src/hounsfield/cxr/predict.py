@@ -14,16 +14,18 @@ from typing import Any, Iterable
 
 from ..errors import HounsfieldError, InputError
 from .data import CATEGORY_NAMES
+from .clinical import dicom_clinical, read_clinical_csv
 from .io import RADIOGRAPH_SUFFIXES, read_radiograph
 from .model import CXRModel, load_model
 from .preprocess import preprocess
 
-__all__ = ["DEFAULT_MODEL", "resolve_model", "predict_files", "expand_inputs", "OUTPUT_COLUMNS", "write_rows_csv"]
+__all__ = ["DEFAULT_MODEL", "resolve_model", "predict_files", "expand_inputs", "OUTPUT_COLUMNS", "write_rows_csv",
+           "clinical_values"]
 
 #: registry name of the bundled model
 DEFAULT_MODEL = "cxr-cac"
 OUTPUT_COLUMNS = ("image", "p_cac_gt0", "p_cac_ge100", "p_cac_ge400", "score", "category", "category_name",
-                  "threshold", "cac_gt0", "model", "trained_on", "seconds")
+                  "threshold", "cac_gt0", "model", "trained_on", "seconds", "clinical", "clinical_imputed")
 
 
 def resolve_model(model: str | os.PathLike | None = None, models_dir: str | os.PathLike | None = None) -> tuple[CXRModel, str]:
@@ -67,13 +69,39 @@ def expand_inputs(inputs: Iterable[str | os.PathLike]) -> list[Path]:
     return out
 
 
-def predict_files(paths: Iterable[str | os.PathLike], model: CXRModel, model_label: str = "") -> list[dict[str, Any]]:
-    """One row per image: ``image``, ``p_cac_gt0``, category (and score), what the model was trained on."""
+def clinical_values(paths: list[Path], csv_path: str | os.PathLike | None = None) -> dict[str, dict[str, Any]]:
+    """Clinical values per image (key ``str(path)``): the DICOM header's age and sex
+    (:func:`~.clinical.dicom_clinical`), overridden by the non-empty cells of the image's row in ``csv_path``
+    (:func:`~.clinical.read_clinical_csv`: matched by path, then by file name)."""
+    out = {str(p): dicom_clinical(p) for p in paths}
+    if csv_path is None:
+        return out
+    by_path, by_name = read_clinical_csv(csv_path)
+    for p in paths:
+        row = by_path.get(str(Path(p).resolve())) or by_name.get(Path(p).name)
+        if row:
+            out[str(p)].update(row)
+    return out
+
+
+def predict_files(paths: Iterable[str | os.PathLike], model: CXRModel, model_label: str = "",
+                  clinical: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """One row per image: ``image``, ``p_cac_gt0``, category (and score), what the model was trained on.
+
+    ``clinical``: per image (key ``str(path)``) the values of the model's clinical columns
+    (:func:`clinical_values`); needed, possibly empty, for a model with clinical inputs.
+    """
     rows = []
     for p in paths:
         t0 = time.perf_counter()
         x = preprocess(read_radiograph(p), model.preprocess)[None, None]
-        res = model.interpret(model.outputs(x))
+        c, used, imputed = None, "", []
+        if model.clinical is not None:
+            vals = (clinical or {}).get(str(p)) or dicom_clinical(p)
+            c, imp = model.clinical.transform([vals])
+            imputed = imp[0]
+            used = ";".join(f"{n}={vals.get(n, '')}" for n in model.clinical.names if n not in imputed)
+        res = model.interpret(model.outputs(x, clinical=c))
         cat = int(res["category"][0])
         p0 = float(res["p_cac_gt0"][0])
         rows.append({
@@ -84,6 +112,7 @@ def predict_files(paths: Iterable[str | os.PathLike], model: CXRModel, model_lab
             "category": cat, "category_name": CATEGORY_NAMES[cat], "threshold": round(model.threshold, 6),
             "cac_gt0": bool(p0 >= model.threshold), "model": model_label or model.arch,
             "trained_on": model.trained_on, "seconds": round(time.perf_counter() - t0, 4),
+            "clinical": used, "clinical_imputed": ";".join(imputed),
         })
     return rows
 

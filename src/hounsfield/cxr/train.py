@@ -12,6 +12,10 @@ Outputs in ``out_dir``: ``config.json``, ``folds.json`` (patients per part),
 ``history.csv`` (losses per epoch), ``predictions.csv`` (out-of-fold),
 ``cv_metrics.json`` (per fold + pooled), figures with ``viz``, and the model
 with ``save`` (the fold model with the lowest inner-validation loss).
+
+With ``clinical`` columns (``--clinical age,sex``) the network also takes
+those columns of the labels CSV (:mod:`.clinical`: encoder fitted on each
+fold's inner-training part, late fusion of a linear term into the logits).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from ..training.distributed import DEVICES, Dist, all_reduce_sum, distributed, m
 from ..training.folds import grouped_stratified_folds
 from ..training.seeds import seed_everything
 from ..training.weights import recalibrate_batchnorm
+from .clinical import ClinicalEncoder, fusion_network
 from .data import Record, Standardiser, cac_category, cac_thresholds, load_inputs
 from .evaluate import evaluate_predictions
 from .model import ARCHS, TASKS, CXRModel, build_network, check_network_options
@@ -75,6 +80,7 @@ class TrainConfig:
     stem_stride: int = 1  # resnet18 stem convolution stride
     cache: str | None = None  # .npz of the preprocessed inputs (written once, reused when it matches)
     device: str = "auto"  # auto (GPU when visible), cpu or cuda; several processes: torchrun (training.distributed)
+    clinical: tuple[str, ...] = ()  # labels-CSV columns given to the network with the image (clinical.py)
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -119,6 +125,7 @@ class TrainConfig:
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d["region"] = list(self.region) if self.region is not None else None
+        d["clinical"] = list(self.clinical)
         d["learning_rate"] = self.learning_rate
         d["preprocess"] = self.preprocess.to_dict()
         return d
@@ -152,7 +159,8 @@ def _loss_fn(task: str) -> Any:
     return torch.nn.BCEWithLogitsLoss() if task == "classify" else torch.nn.MSELoss()
 
 
-def _mean_loss(net: Any, x: np.ndarray, t: np.ndarray, task: str, batch_size: int) -> tuple[float, np.ndarray]:
+def _mean_loss(net: Any, x: np.ndarray, t: np.ndarray, task: str, batch_size: int,
+               c: np.ndarray | None = None) -> tuple[float, np.ndarray]:
     import torch
 
     loss_fn = _loss_fn(task)
@@ -163,7 +171,7 @@ def _mean_loss(net: Any, x: np.ndarray, t: np.ndarray, task: str, batch_size: in
         for s in range(0, len(x), batch_size):
             xb = torch.as_tensor(np.asarray(x[s:s + batch_size], np.float32)).to(dev)
             tb = torch.as_tensor(t[s:s + batch_size]).to(dev)
-            o = net(xb)
+            o = net(xb) if c is None else net(xb, torch.as_tensor(c[s:s + batch_size]).to(dev))
             total += float(loss_fn(o, tb)) * len(xb)
             outs.append(o.float().cpu().numpy())
     return total / max(len(x), 1), np.concatenate(outs) if outs else np.zeros((0, t.shape[1]))
@@ -180,6 +188,7 @@ def _fit_platt(z: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 
 def _train_fold(
     cfg: TrainConfig, fold: Any, x: np.ndarray, cac: np.ndarray, log: Callable[[str], None], dist: Dist = Dist(),
+    rows: list[dict[str, Any]] | None = None,
 ) -> tuple[CXRModel, list[dict[str, Any]], float]:
     import torch
 
@@ -188,7 +197,13 @@ def _train_fold(
     seed_everything(cfg.seed + 1000 * (fold.index + 1))
     std = Standardiser.fit(cac[fold.inner_train]) if cfg.task == "regress" else None
     n_out = 3 if cfg.task == "classify" else 1
-    net = build_network(cfg.arch, n_out, cfg.pretrained, cfg.init, cfg.width, cfg.stem_stride).to(dist.device)
+    net = build_network(cfg.arch, n_out, cfg.pretrained, cfg.init, cfg.width, cfg.stem_stride)
+    image_net, enc, c_all = net, None, None
+    if cfg.clinical:  # encoder from the inner-training patients only
+        enc = ClinicalEncoder.fit([(rows or [])[i] for i in fold.inner_train], cfg.clinical)
+        c_all = enc.transform(rows or [])[0]
+        net = fusion_network(net, enc.n_features, n_out)
+    net = net.to(dist.device)
     ddp = wrap_ddp(net, dist)  # the same module; its backward averages gradients over the processes
     params = net.parameters()
     if cfg.optimizer == "sgd":
@@ -200,6 +215,8 @@ def _train_fold(
     t_train = _targets(cfg.task, cac[fold.inner_train], std)
     t_val = _targets(cfg.task, cac[fold.validation], std)
     x_train, x_val = x[fold.inner_train], x[fold.validation]
+    c_train = c_all[fold.inner_train] if c_all is not None else None
+    c_val = c_all[fold.validation] if c_all is not None else None
     augment = _augmenter(cfg.seed + fold.index) if cfg.augment else None
     rng = np.random.default_rng(cfg.seed + fold.index)
     history: list[dict[str, Any]] = []
@@ -220,7 +237,8 @@ def _train_fold(
                 xb = augment(xb)
             xb_t, tb = torch.as_tensor(xb).to(dist.device), torch.as_tensor(t_train[idx]).to(dist.device)
             opt.zero_grad(set_to_none=True)
-            loss = loss_fn(ddp(xb_t), tb)
+            out = ddp(xb_t) if c_train is None else ddp(xb_t, torch.as_tensor(c_train[idx]).to(dist.device))
+            loss = loss_fn(out, tb)
             loss.backward()
             opt.step()
             total += float(loss.detach()) * len(idx)
@@ -230,8 +248,8 @@ def _train_fold(
         bn_x = x_train
         if cfg.bn_images and len(x_train) > cfg.bn_images:
             bn_x = x_train[np.sort(rng.choice(len(x_train), cfg.bn_images, replace=False))]
-        recalibrate_batchnorm(net, bn_x, max(cfg.batch_size, 16))
-        val_loss, _ = _mean_loss(net, x_val, t_val, cfg.task, max(cfg.batch_size, 16))
+        recalibrate_batchnorm(image_net, bn_x, max(cfg.batch_size, 16))  # all batch norms are in the image part
+        val_loss, _ = _mean_loss(net, x_val, t_val, cfg.task, max(cfg.batch_size, 16), c_val)
         # the same number on every process (GPU sums may differ in the last bits), so that all of them keep the
         # same epoch and stop together
         val_loss = all_reduce_sum([val_loss], dist)[0] / dist.world_size
@@ -252,13 +270,13 @@ def _train_fold(
     net.to("cpu")  # threshold, test predictions and the saved model on the CPU
     for h in history:
         h["selected"] = h["epoch"] == best[2]
-    model = CXRModel(cfg.arch, cfg.task, net, cfg.preprocess, std, network=cfg.network)
+    model = CXRModel(cfg.arch, cfg.task, net, cfg.preprocess, std, network=cfg.network, clinical=enc)
     # decision threshold / Platt scaling on the validation split only
-    val_pred = model.interpret(model.outputs(x_val))
+    val_pred = model.interpret(model.outputs(x_val, clinical=c_val))
     y_val = cac[fold.validation] > 0
     if cfg.task == "regress":
         model.platt = _fit_platt(val_pred["z"], y_val)
-        val_pred = model.interpret(model.outputs(x_val))
+        val_pred = model.interpret(model.outputs(x_val, clinical=c_val))
     model.threshold = youden_threshold(y_val, val_pred["p_cac_gt0"])
     model.info = {"fold": fold.index, "selected_epoch": best[2], "validation_loss": best[0]}
     return model, history, best[0]
@@ -325,6 +343,12 @@ def _cross_validate(
 ) -> dict[str, Any]:
     """:func:`cross_validate` in this process; with several processes (``torchrun``) every one trains its share
     of each batch, computes the same predictions and metrics, and only rank 0 writes."""
+    rows = [dict(r.extra) for r in records]
+    if cfg.clinical:
+        absent = [c for c in cfg.clinical if not any(c in r for r in rows)]
+        if absent:
+            raise InputError(f"--clinical: the labels CSV has no column {', '.join(absent)} "
+                             f"(its extra columns: {', '.join(sorted({k for r in rows for k in r})) or 'none'})")
     out.mkdir(parents=True, exist_ok=True)
     t_start = time.perf_counter()
     cac = np.array([r.cac for r in records], float)
@@ -351,9 +375,10 @@ def _cross_validate(
     if len(trained) < len(folds):
         log(f"training {len(trained)} of {len(folds)} outer folds (--max-folds); pooled metrics cover those folds")
     for fold in trained:
-        model, hist, val_loss = _train_fold(cfg, fold, x, cac, log, dist)
+        model, hist, val_loss = _train_fold(cfg, fold, x, cac, log, dist, rows)
         history += hist
-        pred = model.interpret(model.outputs(x[fold.test]))
+        c_test = model.clinical.transform([rows[i] for i in fold.test])[0] if model.clinical else None
+        pred = model.interpret(model.outputs(x[fold.test], clinical=c_test))
         for k, v in pred.items():
             oof.setdefault(k, np.zeros(len(records), dtype=float))[fold.test] = v
         oof_fold[fold.test] = fold.index
