@@ -208,6 +208,8 @@ def phantom_cxr(
     arch_link: float = typer.Option(0.8, "--arch-link", help="With --n: correlation of aortic arch calcification with the coronary burden (0: default phantom)."),
     zero_cac_rate: float = typer.Option(0.5, "--zero-cac-rate", help="With --n: share of patients without coronary calcium."),
     voxel_mm: float = typer.Option(2.0, "--voxel-mm", help="With --n: grid on which the anatomy is projected (mm)."),
+    arch_style: str = typer.Option("plates", "--arch-style", help="With --n and --arch-link > 0: where the arch calcium lies, plates (anywhere on the arch) or knob (at the aortic knob, as graded on PA films)."),
+    age_signs: bool = typer.Option(False, "--age-signs", help="With --n: costal cartilage calcification by age and sex (a sign of age on films; phantoms/cartilage.py)."),
     truth_from: Optional[Path] = typer.Option(None, "--truth-from", help="With --n: labels.csv of an earlier run of the same seed; its CAC is reused where no aortic structure reaches the truth's crop box."),
     from_dir: Optional[Path] = typer.Option(None, "--from", help="Cohort folder from 'hounsfield phantom chest'."),
     simple: int = typer.Option(0, "--simple", help="Instead of --from: N simple synthetic torsos (no phantoms package needed)."),
@@ -229,6 +231,10 @@ def phantom_cxr(
                          "or --simple N")
     if not 0 <= arch_link < 1:
         raise InputError(f"--arch-link must be in [0, 1), got {arch_link}")
+    from ..phantoms.aortic import ARCH_STYLES
+
+    if arch_style not in ARCH_STYLES:
+        raise InputError(f"--arch-style must be one of {', '.join(ARCH_STYLES)}, got '{arch_style}'")
     formats = {"png": ["png"], "dicom": ["dicom"], "both": ["png", "dicom"]}.get(fmt)
     if formats is None:
         raise InputError(f"--format must be png, dicom or both, got '{fmt}'")
@@ -239,7 +245,8 @@ def phantom_cxr(
         update = lambda i, n: bar.update(task, completed=i, total=n)  # noqa: E731
         if n > 0:
             csv_path = phantom_cohort(n, out, settings, formats, seed, start, arch_link, zero_cac_rate, voxel_mm,
-                                      update, truth_from=truth_from)
+                                      update, truth_from=truth_from, arch_style=arch_style,
+                                      age_signs=age_signs)
         elif from_dir is not None:
             csv_path = drr_cohort(from_dir, out, settings, formats, seed, update)
         else:

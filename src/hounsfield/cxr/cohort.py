@@ -175,8 +175,8 @@ def aorta_near_truth_box(ph: Any, other: Any | None = None, margin_mm: float = 1
 
 
 def _truth_reusable(ph: Any, p: Any, seed: int, i: int, arch_link: float, zero_cac_rate: float) -> bool:
-    """No aortic structure that differs from the default phantom's (also with the knob shift undone) comes
-    within 4 mm of the coronary plaques' box (see ``truth_from`` of :func:`phantom_cohort`); the two comparison
+    """No aortic structure or other calcification (arch, costal cartilage) that differs from the default phantom's
+    (also with the knob shift undone) comes within 4 mm of the coronary plaques' box (see ``truth_from`` of :func:`phantom_cohort`); the two comparison
     phantoms are built only here, when an earlier truth exists to reuse."""
     from ..phantoms import build_patient, sample_params
 
@@ -190,6 +190,7 @@ def phantom_cohort(
     n: int, out: str | os.PathLike, settings: DRRSettings | None = None, formats: Iterable[str] = ("png",),
     seed: int = 0, start: int = 0, arch_link: float = 0.8, zero_cac_rate: float = 0.5, voxel_mm: float = 2.0,
     progress: Callable[[int, int], None] | None = None, truth_from: str | os.PathLike | None = None,
+    arch_style: str = "plates", age_signs: bool = False,
 ) -> Path:
     """Radiographs of chest phantoms ``start .. start + n - 1`` of cohort ``seed``; returns the CSV path.
 
@@ -201,12 +202,14 @@ def phantom_cohort(
     noise is drawn per crop shape, which the arch options leave unchanged); otherwise the truth is computed again.
     The number reused goes to ``cohort.json``.
 
-    Patient ``i`` is ``sample_params(seed, i, arch_link=arch_link, zero_cac_rate=zero_cac_rate)``
+    Patient ``i`` is ``sample_params(seed, i, arch_link=arch_link, zero_cac_rate=zero_cac_rate,
+    arch_style=arch_style, age_signs=age_signs)``
     (the same anatomy and coronary plaques as ``hounsfield phantom chest --seed seed``; ``arch_link``
     > 0 adds the opt-in aortic arch calcification correlated with the coronary burden,
     :mod:`hounsfield.phantoms.aortic`; 0 keeps the default phantom). The CSV has the clinical
     ``cac`` (Agatston) and, as extra columns, ``age``, ``sex``, ``arch_calcium_mm3``,
-    ``n_plaques`` (truth for analysis, not network inputs). Per-image seconds go to ``cohort.json``.
+    ``n_plaques`` (and ``cartilage_mm`` with ``age_signs``: costal cartilage calcification,
+    :mod:`hounsfield.phantoms.cartilage`) (truth for analysis, not network inputs). Per-image seconds go to ``cohort.json``.
     """
     import time
 
@@ -225,7 +228,8 @@ def phantom_cohort(
         old = {r.patient_id: r.cac for r in read_labels_csv(truth_from)}
     reused = 0
     for k, i in enumerate(range(start, start + n)):
-        p = sample_params(seed, i, arch_link=arch_link, zero_cac_rate=zero_cac_rate)
+        p = sample_params(seed, i, arch_link=arch_link, zero_cac_rate=zero_cac_rate, arch_style=arch_style,
+                          age_signs=age_signs)
         ph = build_patient(p)
         t0 = time.perf_counter()
         rad = phantom_radiograph(ph, settings, np.random.default_rng([seed, i, 77]), voxel_mm=voxel_mm)
@@ -241,14 +245,18 @@ def phantom_cohort(
         image = _write(rad, out, pid, formats)
         records.append(Record(image, pid, round(float(truth["agatston"]), 4),
                               {"age": p.age, "sex": p.sex, "arch_calcium_mm3": round(p.arch_calcium_mm3, 2),
-                               "n_plaques": len(ph.plaques)}))
+                               "n_plaques": len(ph.plaques),
+                               **({"cartilage_mm": round(p.cartilage_mm, 2)} if age_signs else {})}))
         if progress:
             progress(k + 1, n)
     return _finish(out, records, {
         "source": f"hounsfield.phantoms (seed {seed}, patients {start}-{start + n - 1}, arch_link {arch_link:g}, "
-                  f"zero_cac_rate {zero_cac_rate:g})",
+                  + (f"arch_style {arch_style}, " if arch_link > 0 and arch_style != "plates" else "")
+                  + ("age_signs, " if age_signs else "")
+                  + f"zero_cac_rate {zero_cac_rate:g})",
         "kind": "PA DRRs of the chest phantoms' description (hounsfield.cxr.phantom_drr)", "seed": seed,
         "start": start, "arch_link": arch_link, "zero_cac_rate": zero_cac_rate, "voxel_mm": voxel_mm,
+        **({"arch_style": arch_style} if arch_link > 0 else {}), **({"age_signs": True} if age_signs else {}),
         "drr": settings.to_dict(), "formats": formats,
         **({"truth_reused_from": str(truth_from), "truth_reused": reused} if truth_from is not None else {}),
         "seconds_per_image": {"drr_mean": round(float(np.mean(t_drr)), 3),

@@ -22,13 +22,15 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import erf
 
-__all__ = ["Plaque", "MASS_CALIBRATION", "CALCIUM_LABELS", "plaque_occupancy", "sample_plaques", "sample_distractors",
+__all__ = ["Plaque", "MASS_CALIBRATION", "CALCIUM_LABELS", "ALL_CALCIUM_LABELS", "plaque_occupancy", "sample_plaques", "sample_distractors",
            "render_plaques"]
 
 #: mg / (HU mm^3): calcium-hydroxyapatite density per HU (120 kVp)
 MASS_CALIBRATION = 0.00085
 #: label values of the all-calcium map (1-4 coronary, 5-7 distractors)
 CALCIUM_LABELS = {"LM": 1, "LAD": 2, "LCX": 3, "RCA": 4, "aorta": 5, "aortic_valve": 6, "mitral_annulus": 7}
+#: with the opt-in kinds (8: costal cartilage, cartilage.py), used only by phantoms that have them
+ALL_CALCIUM_LABELS = {**CALCIUM_LABELS, "costal_cartilage": 8}
 #: orCaScore labels: 1 LAD (incl. LM), 2 LCX, 3 RCA
 ORCASCORE = {"LM": 1, "LAD": 1, "LCX": 2, "RCA": 3}
 _WALL_HU = 40.0
@@ -36,7 +38,7 @@ _WALL_HU = 40.0
 
 @dataclass
 class Plaque:
-    kind: str  # LM, LAD, LCX, RCA, aorta, aortic_valve, mitral_annulus
+    kind: str  # LM, LAD, LCX, RCA, aorta, aortic_valve, mitral_annulus, costal_cartilage
     centre: np.ndarray
     axes: np.ndarray  # 3x3, columns unit vectors
     radii: np.ndarray  # semi-axes (mm)

@@ -351,9 +351,15 @@ def build_patient(params: PatientParams) -> ChestPhantom:
     plaques = sample_plaques(params, heart, patient_rng(params.seed, params.index, 2))
     distract = sample_distractors(params, heart, patient_rng(params.seed, params.index, 3))
     if params.arch_calcium_mm3 > 0:  # opt-in (aortic.py): arch calcification linked to the coronary burden
-        from .aortic import sample_arch_plaques
+        from .aortic import sample_arch_plaques, sample_knob_plaques
 
-        distract += sample_arch_plaques(params.arch_calcium_mm3, heart, patient_rng(params.seed, params.index, 41))
+        lay = sample_knob_plaques if params.arch_style == "knob" else sample_arch_plaques
+        distract += lay(params.arch_calcium_mm3, heart, patient_rng(params.seed, params.index, 41))
+    if params.cartilage_mm > 0:  # opt-in (cartilage.py): costal cartilage calcification, a sign of age
+        from .cartilage import sample_cartilage_plaques
+
+        distract += sample_cartilage_plaques(params.cartilage_mm, spine, body, params,
+                                             patient_rng(params.seed, params.index, 44))
     ph = ChestPhantom(params=params, spine=spine, body=body, heart=heart, hu=hu, plaques=plaques,
                       distractors=distract, landmarks=lm)
     lm.update(paint_pelvis_landmarks(spine, params))

@@ -70,7 +70,7 @@ def generate_patient(seed: int, index: int = 0, *, matrix: int = 512, gated_matr
         "landmarks_z_mm": {k: round(float(v), 2) for k, v in ph.landmarks.items() if k.endswith("_z")},
     }
     truth["volumes"] = {name: _acq_info(a, r) for (name, a), r in zip(acqs.items(), (gated, non_gated))}
-    truth["labels"] = {"organs": organ_legend(), "calcium": calcium_legend(),
+    truth["labels"] = {"organs": organ_legend(), "calcium": calcium_legend({d.kind for d in ph.distractors}),
                        "lesions": {"1": "LAD (incl. LM)", "2": "LCX", "3": "RCA"},
                        "lesions4": {"1": "LM", "2": "LAD", "3": "LCX", "4": "RCA"}}
     truth["params"] = p.to_dict()

@@ -12,7 +12,7 @@ __all__ = ["PatientParams", "sample_params", "patient_rng"]
 
 TRANSITIONAL = ("T13", "L6", "sacralised_L5")
 #: opt-in fields, left out of ``to_dict`` while at their default
-OPT_IN = ("arch_calcium_mm3", "knob_mm")
+OPT_IN = ("arch_calcium_mm3", "knob_mm", "arch_style", "cartilage_mm")
 
 
 def patient_rng(seed: int, index: int, stream: int = 0) -> np.random.Generator:
@@ -55,6 +55,11 @@ class PatientParams:
     # opt-in (0 = off): extra leftward shift (mm) of the distal arch / aortic knob, drawn for every patient of an
     # arch_link cohort (heart.layout_heart; independent of any calcium)
     knob_mm: float = 0.0
+    # opt-in ("" = the default "plates"): layout of arch_calcium_mm3, one of aortic.ARCH_STYLES
+    arch_style: str = ""
+    # opt-in (0 = off): mean calcified length (mm) per involved costal cartilage (cartilage.py), drawn by
+    # sample_params(age_signs=True)
+    cartilage_mm: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -63,13 +68,14 @@ class PatientParams:
         d["heart_axis_jitter"] = list(self.heart_axis_jitter)
         d["position_mm"] = list(self.position_mm)
         for k in OPT_IN:  # opt-in fields are written only when used (default output unchanged)
-            if d[k] == 0.0:
+            if not d[k]:
                 del d[k]
         return d
 
 
 def sample_params(seed: int, index: int = 0, *, transitional_rate: float = 0.08, zero_cac_rate: float = 0.5,
-                  contrast: bool = False, arms_down_rate: float = 0.1, arch_link: float = 0.0) -> PatientParams:
+                  contrast: bool = False, arms_down_rate: float = 0.1, arch_link: float = 0.0,
+                  arch_style: str = "plates", age_signs: bool = False) -> PatientParams:
     """Draw one patient.
 
     CAC burden follows the shape of population data (MESA, Heinz Nixdorf
@@ -81,6 +87,11 @@ def sample_params(seed: int, index: int = 0, *, transitional_rate: float = 0.08,
     (:func:`~.aortic.draw_arch_calcium`; 0.8 reproduces Adar et al., Vasa
     2015), drawn from its own random stream so every other parameter is unchanged; with it every patient also
     gets ``knob_mm`` (:func:`~.aortic.draw_knob_shift`: the aortic knob moved left into the lung).
+    ``arch_style`` (with ``arch_link``): where the arch calcium lies, ``"plates"`` (anywhere on the arch,
+    :func:`~.aortic.sample_arch_plaques`) or ``"knob"`` (at the knob as graded on PA films,
+    :func:`~.aortic.sample_knob_plaques`); it changes no other draw.
+    ``age_signs`` (opt-in, default off): costal cartilage calcification by age and sex
+    (:func:`~.cartilage.draw_cartilage_calcification`, own random stream).
     """
     rng = patient_rng(seed, index, 0)
     sex = "M" if rng.random() < 0.55 else "F"
@@ -109,17 +120,26 @@ def sample_params(seed: int, index: int = 0, *, transitional_rate: float = 0.08,
     logit = np.log((1 - zero_cac_rate) / zero_cac_rate) + 0.075 * (age - 62) + (0.55 if not fem else -0.55)
     has_cac = rng.random() < 1 / (1 + np.exp(-logit))
     burden = float(10 ** rng.uniform(0.0, 3.5) * (1 + 0.01 * (age - 62))) if has_cac else 0.0
-    arch = knob = 0.0
+    arch = knob = cartilage = 0.0
+    if age_signs:
+        from .cartilage import draw_cartilage_calcification
+
+        cartilage = draw_cartilage_calcification(age, patient_rng(seed, index, 43))
     if arch_link > 0:
         from .aortic import draw_arch_calcium, draw_knob_shift
 
         arch = draw_arch_calcium(max(burden, 0.0), age, patient_rng(seed, index, 40), rho=float(arch_link),
                                  zero_rate=zero_cac_rate)
         knob = draw_knob_shift(age, patient_rng(seed, index, 42))
+        from .aortic import ARCH_STYLES
+
+        if arch_style not in ARCH_STYLES:
+            raise ValueError(f"arch_style must be one of {', '.join(ARCH_STYLES)}, got {arch_style!r}")
     return PatientParams(
         seed=int(seed), index=int(index), sex=sex, age=round(age, 1), stature=stature, width=width, depth=depth,
         sat_mm=sat_mm, vat=vat, muscle=muscle, kyphosis_mm=kyph, lordosis_mm=lord, scoliosis_mm=scol,
         transitional=trans, heart_scale=heart_scale, heart_shift_mm=hshift, heart_axis_jitter=hjit,
         diaphragm_mm=diaph, position_mm=pos, contrast=contrast, arms_down=bool(rng.random() < arms_down_rate),
-        cac_burden=max(burden, 0.0), arch_calcium_mm3=arch, knob_mm=knob,
+        cac_burden=max(burden, 0.0), arch_calcium_mm3=arch, knob_mm=knob, cartilage_mm=cartilage,
+        arch_style=arch_style if arch_link > 0 and arch_style != "plates" else "",
     )

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..volume import Volume, VolumeMeta
-from .calcium import CALCIUM_LABELS, render_plaques
+from .calcium import ALL_CALCIUM_LABELS, render_plaques
 from .shapes import Canvas
 
 __all__ = ["Acquisition", "Rendered", "acquire", "gated_acquisition", "non_gated_acquisition", "COVERAGES"]
@@ -213,7 +213,7 @@ def acquire(phantom, acq: Acquisition, *, seed_seq: np.random.SeedSequence, chun
             peaks.append(float(c.max()))
             sub = out[sl].astype(np.float32) + c
             out[sl] = np.rint(np.clip(sub, -1024, 3071)).astype(np.int16)
-            lab = CALCIUM_LABELS[plaques[i].kind]
+            lab = ALL_CALCIUM_LABELS[plaques[i].kind]
             np.copyto(calc[sl], np.uint8(lab), where=c > 25.0)
     tm["calcium"] = clock() - t6
     meta = VolumeMeta(

@@ -9,7 +9,7 @@ the high-resolution plaque description.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 
@@ -133,5 +133,10 @@ def organ_legend() -> dict[str, str]:
     return d
 
 
-def calcium_legend() -> dict[str, str]:
-    return {str(v): k for k, v in CALCIUM_LABELS.items()}
+def calcium_legend(kinds: Iterable[str] = ()) -> dict[str, str]:
+    """Label value -> name of the calcium map: the standard labels, plus the opt-in ``kinds`` present."""
+    from .calcium import ALL_CALCIUM_LABELS
+
+    d = {str(v): k for k, v in CALCIUM_LABELS.items()}
+    d.update({str(ALL_CALCIUM_LABELS[k]): k for k in kinds if k not in CALCIUM_LABELS})
+    return d
