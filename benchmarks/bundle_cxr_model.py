@@ -1,8 +1,8 @@
-"""Copy a trained CXR model into the package as ``cxr-cac`` and register it in the manifest.
+"""Copy a trained CXR model into the package as ``cxr-cac`` (or ``--name NAME``) and register it in the manifest.
 
 Usage::
 
-    PYTHONPATH=src python3 benchmarks/bundle_cxr_model.py RUN DRR [TIMING.json] [HELDOUT.json]
+    PYTHONPATH=src python3 benchmarks/bundle_cxr_model.py [--name cxr-cac-clinical] RUN DRR [TIMING.json] [HELDOUT.json]
 
 ``RUN``: the ``hounsfield train cxr ... --save`` folder (model.pt, cv_metrics.json, config.json);
 ``DRR``: the ``hounsfield phantom cxr --n`` folder it was trained on (cohort.json); ``TIMING.json``:
@@ -15,6 +15,7 @@ own test fold's metrics (patients it never saw) and the pooled out-of-fold metri
 """
 
 import json
+import re
 import shutil
 import sys
 from datetime import date
@@ -22,13 +23,17 @@ from pathlib import Path
 
 from hounsfield.models.registry import BUNDLED_DIR, register_model
 
-run, drr = Path(sys.argv[1]), Path(sys.argv[2])
-timing = json.loads(Path(sys.argv[3]).read_text()) if len(sys.argv) > 3 and sys.argv[3] != "-" else {}
-heldout = json.loads(Path(sys.argv[4]).read_text()) if len(sys.argv) > 4 else {}
+argv = sys.argv[1:]
+name = "cxr-cac"
+if argv and argv[0] == "--name":
+    name, argv = argv[1], argv[2:]
+run, drr = Path(argv[0]), Path(argv[1])
+timing = json.loads(Path(argv[2]).read_text()) if len(argv) > 2 and argv[2] != "-" else {}
+heldout = json.loads(Path(argv[3]).read_text()) if len(argv) > 3 else {}
 m = json.loads((run / "cv_metrics.json").read_text())
 cfg = json.loads((run / "config.json").read_text())
 coh = json.loads((drr / "cohort.json").read_text())
-dst = BUNDLED_DIR / "cxr_cac.pt"
+dst = BUNDLED_DIR / (name.replace("-", "_") + ".pt")
 shutil.copyfile(run / "model.pt", dst)
 model_json = json.loads((run / "model.json").read_text())
 sel = int(model_json["info"]["fold"])
@@ -76,16 +81,22 @@ trained_on = (f"synthetic: {n_train} PA radiographs (inner training + validation
               + ("; arch-link cohort with the aortic knob moved into the lung and curved arch plates "
                  "(phantoms.aortic.draw_knob_shift / wall_strip); the Agatston truth of "
                  f"{coh['truth_reused']} patients reused from the earlier projection of the same cohort "
-                 "(--truth-from, checked by recomputation)" if "truth_reused" in coh else ""))
-cmd = (f"hounsfield phantom cxr --n {coh['n']} --seed {coh['seed']} -o DRR && "
-       + cfg["command"].replace(str(drr / "labels.csv"), "DRR/labels.csv").replace(str(run), "RUN")
-          .replace(str(cfg.get("cache") or "@@"), "inputs.npz"))
-e = register_model(BUNDLED_DIR, dst, name="cxr-cac", task="cxr-cac-classify", trained_on=trained_on, command=cmd,
+                 "(--truth-from, checked by recomputation)" if "truth_reused" in coh else "")
+              + (f"; inputs: the image and the clinical columns {', '.join(cfg['clinical'])} (late fusion)"
+                 if cfg.get("clinical") else ""))
+cmd = (f"hounsfield phantom cxr --n {coh['n']} --seed {coh['seed']}"
+       + (f" --arch-style {coh['arch_style']}" if coh.get("arch_style", "plates") != "plates" else "")
+       + (" --age-signs" if coh.get("age_signs") else "") + " -o DRR && "
+       + re.sub(r"(--cache) \S+", r"\1 inputs.npz",
+                re.sub(r"(-o|--out) \S+", r"\1 RUN", re.sub(r"(--data) \S+", r"\1 DRR/labels.csv", cfg["command"]))))
+e = register_model(BUNDLED_DIR, dst, name=name, task="cxr-cac-classify", trained_on=trained_on, command=cmd,
                    input={"image": "PA chest radiograph (DICOM, PNG, JPEG)", "preprocess": model_json["preprocess"],
+                          **({"clinical": model_json["clinical"]} if model_json.get("clinical") else {}),
                           "outputs": ["p_cac_gt0", "p_cac_ge100", "p_cac_ge400", "category"]},
                    config={"arch": cfg["arch"], "task": cfg["task"], "network": model_json.get("network", {}), "train_config": {k: cfg[k] for k in (
                        "kfold", "max_folds", "epochs", "learning_rate", "wd", "batch_size", "momentum", "optimizer",
-                       "size", "region", "equalize", "augment", "bn_images", "seed", "val_fraction", "width", "stem_stride")},
+                       "size", "region", "equalize", "augment", "bn_images", "seed", "val_fraction", "width", "stem_stride")
+                       if k in cfg}, **({"clinical": cfg["clinical"]} if cfg.get("clinical") else {}),
                        "data": {"cohort": coh["source"], "n": coh["n"], "n_cac_gt0": coh["n_cac_gt0"],
                                 "drr": coh["drr"], "voxel_mm": coh["voxel_mm"], "arch_link": coh["arch_link"]},
                        "weights": "float16", "selection": "epoch with the lowest inner-validation loss"},

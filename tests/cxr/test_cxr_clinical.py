@@ -131,3 +131,32 @@ def test_inference_with_header_values_csv_and_imputation(noise_cohort, tmp_path,
 
     direct = predict_files([files[0]], model, clinical={str(files[0]): {"age": 62.0, "sex": "M"}})
     assert direct[0]["p_cac_gt0"] == pytest.approx(float(rows[0]["p_cac_gt0"]), abs=1e-6)
+
+
+def test_bundled_clinical_model_on_the_real_fixtures(fixtures_dir, tmp_path, capsys):
+    """cxr-cac-clinical: the real DICOMs give their header's age and sex, the PNGs are imputed and said so."""
+    from hounsfield.models.registry import load_entry, model_path
+
+    files = [fixtures_dir / "cxr" / n for n in (DCM, "Fake_MONOHR1.dcm", "00000001_000.png")]
+    out = tmp_path / "o.csv"
+    capsys.readouterr()
+    assert main(["cxr", *map(str, files), "--csv", str(out), "--model", "cxr-cac-clinical", "--threads", "1"]) == 0
+    err = capsys.readouterr().err
+    assert "clinical inputs: age, sex" in err and "1 image(s) lacked clinical values" in err
+    rows = list(csv.DictReader(open(out)))
+    assert [r["clinical"] for r in rows] == ["age=62.0;sex=M", "age=62.0;sex=M", ""]
+    assert [r["clinical_imputed"] for r in rows] == ["", "", "age;sex"]
+    assert all(0.0 <= float(r["p_cac_gt0"]) <= 1.0 for r in rows)
+    assert all("age, sex (late fusion)" in r["trained_on"] and "no real radiograph" in r["trained_on"] for r in rows)
+    entry = load_entry("cxr-cac-clinical")
+    assert "--clinical age,sex" in entry.command and entry.metrics["external_held_out"]["n"] == 500
+    model = load_model(model_path("cxr-cac-clinical"))
+    assert model.clinical.names == ["age", "sex"] and model.network == {"width": 0.25, "stem_stride": 2}
+    # age moves the probability the way the training data do (older: more calcium), the image held fixed
+    from hounsfield.cxr.io import read_radiograph
+    from hounsfield.cxr.preprocess import preprocess
+
+    x = preprocess(read_radiograph(files[0]), model.preprocess)[None, None]
+    c, _ = model.clinical.transform([{"age": 45, "sex": "M"}, {"age": 80, "sex": "M"}])
+    p = model.interpret(model.outputs(np.repeat(x, 2, axis=0), clinical=c))["p_cac_gt0"]
+    assert p[1] > p[0] + 0.1
