@@ -160,3 +160,65 @@ def test_bundled_clinical_model_on_the_real_fixtures(fixtures_dir, tmp_path, cap
     c, _ = model.clinical.transform([{"age": 45, "sex": "M"}, {"age": 80, "sex": "M"}])
     p = model.interpret(model.outputs(np.repeat(x, 2, axis=0), clinical=c))["p_cac_gt0"]
     assert p[1] > p[0] + 0.1
+
+
+def test_aux_loss_by_hand():
+    import torch
+
+    from hounsfield.cxr.train import _aux_loss
+
+    out = torch.zeros((1, 2))
+    binary = torch.tensor([False, True])
+    both = _aux_loss(out, np.array([[1.0, 1.0]], np.float32), np.array([[1.0, 1.0]], np.float32), binary)
+    assert float(both) == pytest.approx((1.0 + np.log(2.0)) / 2)  # squared error 1, BCE(logit 0, 1) = ln 2
+    only_num = _aux_loss(out, np.array([[1.0, 1.0]], np.float32), np.array([[1.0, 0.0]], np.float32), binary)
+    assert float(only_num) == pytest.approx(1.0)  # the masked (missing) value is left out
+
+
+@pytest.fixture(scope="module")
+def bright_age_cohort(tmp_path_factory):
+    """Films whose brightness is the age (black and white bands fix the window); one age missing; sex random;
+    CAC > 0 above 62 years."""
+    root = tmp_path_factory.mktemp("aux")
+    rng = np.random.default_rng(5)
+    rows = []
+    for i in range(48):
+        age = float(rng.uniform(40, 85))
+        img = np.full((40, 40), (age - 35) / 60, np.float32)
+        img[:4], img[-4:] = 0.0, 1.0
+        p = write_png(Radiograph(img, (1.0, 1.0), {}), root / f"img{i:02d}.png")
+        rows.append([p.name, f"p{i:02d}", "50" if age > 62 else "0", "" if i == 7 else f"{age:.1f}",
+                     "M" if rng.random() < 0.5 else "F"])
+    with open(root / "labels.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["image", "patient_id", "cac", "age", "sex"])
+        w.writerows(rows)
+    return root
+
+
+def test_auxiliary_targets_are_learnt_and_predicted(bright_age_cohort, tmp_path, fixtures_dir):
+    from scipy.stats import spearmanr
+
+    out = tmp_path / "aux"
+    assert main(["train", "cxr", "--data", str(bright_age_cohort / "labels.csv"), "-o", str(out), "--arch",
+                 "resnet18", "--width", "0.25", "--kfold", "2", "--epochs", "12", "--size", "32", "--batch-size", "8",
+                 "--lr", "0.01", "--no-augment", "--no-equalize", "--n-boot", "20", "--threads", "1", "--seed", "0",
+                 "--aux", "age,sex", "--save"]) == 0
+    preds = list(csv.DictReader(open(out / "predictions.csv")))
+    labels = {r["patient_id"]: r for r in csv.DictReader(open(bright_age_cohort / "labels.csv"))}
+    known = [p for p in preds if labels[p["patient_id"]]["age"]]
+    rho = spearmanr([float(p["aux_age"]) for p in known], [float(labels[p["patient_id"]]["age"]) for p in known])[0]
+    assert rho > 0.8, rho  # out-of-fold: the brightness was learnt as the age
+    assert all(0 <= float(p["aux_sex=M"]) <= 1 for p in preds)
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["aux"] == ["age", "sex"] and cfg["aux_weight"] == 0.5
+    model = load_model(out / "model.pt")
+    assert model.aux.feature_names == ["age", "sex=M"] and model.n_outputs == 5
+    pred = tmp_path / "p.csv"
+    assert main(["cxr", str(fixtures_dir / "cxr" / DCM), "--csv", str(pred), "--model", str(out / "model.pt"),
+                 "--threads", "1"]) == 0
+    (row,) = list(csv.DictReader(open(pred)))
+    assert row["aux"].startswith("age=") and ";sex=M=" in row["aux"] and 0 <= float(row["p_cac_gt0"]) <= 1
+    # a column cannot be both an input and a target; a missing column is one error line
+    assert _train(bright_age_cohort, tmp_path / "x", "--aux", "age", "--clinical", "age") == 2
+    assert _train(bright_age_cohort, tmp_path / "y", "--aux", "bmi") == 2

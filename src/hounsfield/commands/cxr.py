@@ -168,6 +168,8 @@ def train_cxr(
     cache: Optional[Path] = typer.Option(None, "--cache", help="Keep the preprocessed inputs in this .npz and reuse them when images and preprocessing match."),
     device: str = typer.Option("auto", "--device", help="auto (a GPU when one is visible), cpu or cuda. Several GPUs or machines: start this command with torchrun (see docs/cxr.md)."),
     clinical: Optional[str] = typer.Option(None, "--clinical", help="Labels-CSV columns given to the network with the image, e.g. age,sex (numbers standardised, text one-hot; saved with the model)."),
+    aux: Optional[str] = typer.Option(None, "--aux", help="Labels-CSV columns the network also learns to predict from the image, e.g. age,sex (auxiliary targets, not inputs; predictions in the output as aux_*)."),
+    aux_weight: float = typer.Option(0.5, "--aux-weight", help="Weight of the auxiliary losses."),
 ) -> None:
     """k-fold cross-validated training (patient-grouped, inner validation for model selection).
 
@@ -185,7 +187,8 @@ def train_cxr(
                       val_fraction=val_fraction, augment=augment, patience=patience, seed=seed, n_boot=n_boot,
                       pretrained=pretrained, init=str(init) if init else None, threads=threads, region=box,
                       max_folds=max_folds, bn_images=bn_images, width=width, stem_stride=stem_stride,
-                      cache=str(cache) if cache else None, device=device, clinical=parse_columns(clinical))
+                      cache=str(cache) if cache else None, device=device, clinical=parse_columns(clinical),
+                      aux=parse_columns(aux), aux_weight=aux_weight)
     n_pat = len({r.patient_id for r in records})
     statement = trained_on or _trained_on(data, len(records), n_pat)
     command = "hounsfield " + " ".join(sys.argv[1:]) if sys.argv and "hounsfield" in sys.argv[0] else ""

@@ -133,6 +133,10 @@ class CXRModel:
         Training config, fold, metrics.
     clinical
         Encoder of the clinical inputs (``None``: image only); ``net`` then takes ``(image, clinical)``.
+    aux
+        Encoder of the auxiliary targets (``train cxr --aux``): the network has one more output per encoded
+        feature after the calcium ones; :meth:`interpret` returns them as ``aux_<feature>`` (numbers in their
+        own unit, categories as probabilities).
     """
 
     arch: str
@@ -146,10 +150,11 @@ class CXRModel:
     info: dict[str, Any] = field(default_factory=dict)
     network: dict[str, Any] = field(default_factory=dict)  # build_network options (width, stem_stride)
     clinical: ClinicalEncoder | None = None
+    aux: ClinicalEncoder | None = None
 
     @property
     def n_outputs(self) -> int:
-        return 3 if self.task == "classify" else 1
+        return (3 if self.task == "classify" else 1) + (self.aux.n_features if self.aux else 0)
 
     def config(self) -> dict[str, Any]:
         return {
@@ -159,6 +164,7 @@ class CXRModel:
             "platt": list(self.platt) if self.platt else None, "threshold": self.threshold,
             "trained_on": self.trained_on, "categories": list(CATEGORY_NAMES), "info": self.info,
             "clinical": self.clinical.to_dict() if self.clinical else None,
+            "aux": self.aux.to_dict() if self.aux else None,
         }
 
     def save(self, path: str | os.PathLike) -> Path:
@@ -202,12 +208,13 @@ class CXRModel:
     def interpret(self, out: np.ndarray) -> dict[str, np.ndarray]:
         """Network outputs -> ``p_cac_gt0`` (+ ``p_cac_ge100``, ``p_cac_ge400``), ``category``, ``score``."""
         out = np.asarray(out, dtype=float)
+        aux = self._interpret_aux(out)
         if self.task == "classify":
-            p = _sigmoid(out)
+            p = _sigmoid(out[:, :3])
             p = np.minimum.accumulate(p, axis=1)  # P(>0) >= P(>=100) >= P(>=400)
             category = (p >= 0.5).sum(axis=1)
             category = np.where(p[:, 0] >= self.threshold, np.maximum(category, 1), 0)
-            return {"p_cac_gt0": p[:, 0], "p_cac_ge100": p[:, 1], "p_cac_ge400": p[:, 2], "category": category}
+            return {"p_cac_gt0": p[:, 0], "p_cac_ge100": p[:, 1], "p_cac_ge400": p[:, 2], "category": category, **aux}
         z = out[:, 0]
         if self.standardiser is None:
             raise HounsfieldError("regression model without its target standardiser (broken model file)")
@@ -216,7 +223,24 @@ class CXRModel:
         from .data import cac_category
 
         return {"p_cac_gt0": _sigmoid(a * z + b), "score": score, "log_cac": self.standardiser.to_log(z),
-                "category": cac_category(score), "z": z}
+                "category": cac_category(score), "z": z, **aux}
+
+    def _interpret_aux(self, out: np.ndarray) -> dict[str, np.ndarray]:
+        """The auxiliary outputs (after the calcium ones): numeric features back in their unit, indicators as
+        probabilities."""
+        if self.aux is None:
+            return {}
+        j = 3 if self.task == "classify" else 1
+        res = {}
+        for c in self.aux.columns:
+            if c["kind"] == "numeric":
+                res[f"aux_{c['name']}"] = out[:, j] * c["sd"] + c["mean"]
+                j += 1
+            else:
+                for lv in c["levels"][1:]:
+                    res[f"aux_{c['name']}={lv}"] = _sigmoid(out[:, j])
+                    j += 1
+        return res
 
 
 def load_model(path: str | os.PathLike) -> CXRModel:
@@ -234,7 +258,8 @@ def load_model(path: str | os.PathLike) -> CXRModel:
     if cfg.get("format") != FORMAT:
         raise InputError(f"{path}: not a hounsfield CXR model (format {cfg.get('format')!r}, expected {FORMAT!r})")
     task = cfg["task"]
-    n_out = 3 if task == "classify" else 1
+    aux = ClinicalEncoder.from_dict(cfg["aux"]) if cfg.get("aux") else None
+    n_out = (3 if task == "classify" else 1) + (aux.n_features if aux else 0)
     net = build_network(cfg["arch"], n_out, **(cfg.get("network") or {}))
     clinical = ClinicalEncoder.from_dict(cfg["clinical"]) if cfg.get("clinical") else None
     if clinical is not None:
@@ -248,4 +273,5 @@ def load_model(path: str | os.PathLike) -> CXRModel:
         platt=tuple(cfg["platt"]) if cfg.get("platt") else None,  # type: ignore[arg-type]
         threshold=float(cfg.get("threshold", 0.5)), trained_on=cfg.get("trained_on", "unknown"),
         info=cfg.get("info", {}), network=dict(cfg.get("network") or {}), clinical=clinical,
+        aux=aux,
     )

@@ -25,7 +25,7 @@ __all__ = ["DEFAULT_MODEL", "resolve_model", "predict_files", "expand_inputs", "
 #: registry name of the bundled model
 DEFAULT_MODEL = "cxr-cac"
 OUTPUT_COLUMNS = ("image", "p_cac_gt0", "p_cac_ge100", "p_cac_ge400", "score", "category", "category_name",
-                  "threshold", "cac_gt0", "model", "trained_on", "seconds", "clinical", "clinical_imputed")
+                  "threshold", "cac_gt0", "model", "trained_on", "seconds", "clinical", "clinical_imputed", "aux")
 
 
 def resolve_model(model: str | os.PathLike | None = None, models_dir: str | os.PathLike | None = None) -> tuple[CXRModel, str]:
@@ -113,6 +113,7 @@ def predict_files(paths: Iterable[str | os.PathLike], model: CXRModel, model_lab
             "cac_gt0": bool(p0 >= model.threshold), "model": model_label or model.arch,
             "trained_on": model.trained_on, "seconds": round(time.perf_counter() - t0, 4),
             "clinical": used, "clinical_imputed": ";".join(imputed),
+            "aux": ";".join(f"{k[4:]}={float(v[0]):.4g}" for k, v in res.items() if k.startswith("aux_")),
         })
     return rows
 

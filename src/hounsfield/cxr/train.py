@@ -16,6 +16,10 @@ with ``save`` (the fold model with the lowest inner-validation loss).
 With ``clinical`` columns (``--clinical age,sex``) the network also takes
 those columns of the labels CSV (:mod:`.clinical`: encoder fitted on each
 fold's inner-training part, late fusion of a linear term into the logits).
+With ``aux`` columns (``--aux age,sex``) the network also learns to predict
+those columns from the image (extra outputs; squared error for numbers,
+binary cross-entropy for categories, weight ``aux_weight``, missing values
+left out); they are not inputs, and the epoch is chosen on the calcium loss.
 """
 
 from __future__ import annotations
@@ -81,6 +85,8 @@ class TrainConfig:
     cache: str | None = None  # .npz of the preprocessed inputs (written once, reused when it matches)
     device: str = "auto"  # auto (GPU when visible), cpu or cuda; several processes: torchrun (training.distributed)
     clinical: tuple[str, ...] = ()  # labels-CSV columns given to the network with the image (clinical.py)
+    aux: tuple[str, ...] = ()  # labels-CSV columns the network learns to predict besides the calcium
+    aux_weight: float = 0.5  # weight of the auxiliary losses
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -96,6 +102,12 @@ class TrainConfig:
         if self.max_folds is not None and not 1 <= self.max_folds <= self.kfold:
             raise InputError(f"--max-folds must be between 1 and --kfold ({self.kfold})")
         check_network_options(self.arch, self.width, self.stem_stride)
+        both = set(self.aux) & set(self.clinical)
+        if both:
+            raise InputError(f"--aux and --clinical both name {', '.join(sorted(both))}: a column cannot be an "
+                             "input and a target")
+        if self.aux_weight < 0:
+            raise InputError("--aux-weight must be >= 0")
         if self.device not in DEVICES:
             raise InputError(f"--device must be one of {', '.join(DEVICES)}, got '{self.device}'")
         if self.region is not None:
@@ -126,6 +138,7 @@ class TrainConfig:
         d = dataclasses.asdict(self)
         d["region"] = list(self.region) if self.region is not None else None
         d["clinical"] = list(self.clinical)
+        d["aux"] = list(self.aux)
         d["learning_rate"] = self.learning_rate
         d["preprocess"] = self.preprocess.to_dict()
         return d
@@ -172,9 +185,21 @@ def _mean_loss(net: Any, x: np.ndarray, t: np.ndarray, task: str, batch_size: in
             xb = torch.as_tensor(np.asarray(x[s:s + batch_size], np.float32)).to(dev)
             tb = torch.as_tensor(t[s:s + batch_size]).to(dev)
             o = net(xb) if c is None else net(xb, torch.as_tensor(c[s:s + batch_size]).to(dev))
+            o = o[:, :t.shape[1]]  # the calcium outputs (auxiliary ones follow)
             total += float(loss_fn(o, tb)) * len(xb)
             outs.append(o.float().cpu().numpy())
     return total / max(len(x), 1), np.concatenate(outs) if outs else np.zeros((0, t.shape[1]))
+
+
+def _aux_loss(out: Any, target: np.ndarray, mask: np.ndarray, binary: Any) -> Any:
+    """Mean over the known values: squared error for numeric features, BCE with logits for indicators."""
+    import torch
+
+    t = torch.as_tensor(target, device=out.device)
+    m = torch.as_tensor(mask, device=out.device)
+    per = torch.where(binary, torch.nn.functional.binary_cross_entropy_with_logits(out, t, reduction="none"),
+                      (out - t) ** 2)
+    return (per * m).sum() / m.sum().clamp_min(1.0)
 
 
 def _fit_platt(z: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -196,7 +221,15 @@ def _train_fold(
 
     seed_everything(cfg.seed + 1000 * (fold.index + 1))
     std = Standardiser.fit(cac[fold.inner_train]) if cfg.task == "regress" else None
-    n_out = 3 if cfg.task == "classify" else 1
+    n_main = 3 if cfg.task == "classify" else 1
+    aux_enc, a_all, a_mask, a_bin = None, None, None, None
+    if cfg.aux:  # targets encoded with the inner-training patients' statistics
+        aux_enc = ClinicalEncoder.fit([(rows or [])[i] for i in fold.inner_train], cfg.aux)
+        a_all, imputed = aux_enc.transform(rows or [])
+        kinds = [c for c in aux_enc.columns for _ in ([0] if c["kind"] == "numeric" else c["levels"][1:])]
+        a_bin = torch.as_tensor([c["kind"] != "numeric" for c in kinds], device=dist.device)
+        a_mask = np.array([[c["name"] not in imp for c in kinds] for imp in imputed], np.float32).reshape(len(a_all), -1)
+    n_out = n_main + (aux_enc.n_features if aux_enc else 0)
     net = build_network(cfg.arch, n_out, cfg.pretrained, cfg.init, cfg.width, cfg.stem_stride)
     image_net, enc, c_all = net, None, None
     if cfg.clinical:  # encoder from the inner-training patients only
@@ -238,7 +271,10 @@ def _train_fold(
             xb_t, tb = torch.as_tensor(xb).to(dist.device), torch.as_tensor(t_train[idx]).to(dist.device)
             opt.zero_grad(set_to_none=True)
             out = ddp(xb_t) if c_train is None else ddp(xb_t, torch.as_tensor(c_train[idx]).to(dist.device))
-            loss = loss_fn(out, tb)
+            loss = loss_fn(out[:, :n_main], tb)
+            if aux_enc is not None:
+                loss = loss + cfg.aux_weight * _aux_loss(out[:, n_main:], a_all[fold.inner_train][idx],
+                                                         a_mask[fold.inner_train][idx], a_bin)
             loss.backward()
             opt.step()
             total += float(loss.detach()) * len(idx)
@@ -270,7 +306,7 @@ def _train_fold(
     net.to("cpu")  # threshold, test predictions and the saved model on the CPU
     for h in history:
         h["selected"] = h["epoch"] == best[2]
-    model = CXRModel(cfg.arch, cfg.task, net, cfg.preprocess, std, network=cfg.network, clinical=enc)
+    model = CXRModel(cfg.arch, cfg.task, net, cfg.preprocess, std, network=cfg.network, clinical=enc, aux=aux_enc)
     # decision threshold / Platt scaling on the validation split only
     val_pred = model.interpret(model.outputs(x_val, clinical=c_val))
     y_val = cac[fold.validation] > 0
@@ -344,10 +380,10 @@ def _cross_validate(
     """:func:`cross_validate` in this process; with several processes (``torchrun``) every one trains its share
     of each batch, computes the same predictions and metrics, and only rank 0 writes."""
     rows = [dict(r.extra) for r in records]
-    if cfg.clinical:
-        absent = [c for c in cfg.clinical if not any(c in r for r in rows)]
+    for opt, cols in (("--clinical", cfg.clinical), ("--aux", cfg.aux)):
+        absent = [c for c in cols if not any(c in r for r in rows)]
         if absent:
-            raise InputError(f"--clinical: the labels CSV has no column {', '.join(absent)} "
+            raise InputError(f"{opt}: the labels CSV has no column {', '.join(absent)} "
                              f"(its extra columns: {', '.join(sorted({k for r in rows for k in r})) or 'none'})")
     out.mkdir(parents=True, exist_ok=True)
     t_start = time.perf_counter()
@@ -450,6 +486,7 @@ def _write_history(history: list[dict[str, Any]], path: Path) -> None:
 
 def _write_predictions(records: list[Record], oof: dict[str, np.ndarray], fold: np.ndarray, path: Path) -> None:
     keys = [k for k in ("p_cac_gt0", "p_cac_ge100", "p_cac_ge400", "score", "log_cac", "category") if k in oof]
+    keys += sorted(k for k in oof if k.startswith("aux_"))  # out-of-fold predictions of the auxiliary targets
     with open(path, "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["image", "patient_id", "cac", "fold", *keys])
