@@ -83,7 +83,9 @@ trained_on = (f"synthetic: {n_train} PA radiographs (inner training + validation
                  f"{coh['truth_reused']} patients reused from the earlier projection of the same cohort "
                  "(--truth-from, checked by recomputation)" if "truth_reused" in coh else "")
               + (f"; inputs: the image and the clinical columns {', '.join(cfg['clinical'])} (late fusion)"
-                 if cfg.get("clinical") else ""))
+                 if cfg.get("clinical") else "")
+              + (f"; also trained to predict {', '.join(cfg['aux'])} from the image (auxiliary targets; the input "
+                 "is the image alone)" if cfg.get("aux") else ""))
 cmd = (f"hounsfield phantom cxr --n {coh['n']} --seed {coh['seed']}"
        + (f" --arch-style {coh['arch_style']}" if coh.get("arch_style", "plates") != "plates" else "")
        + (" --age-signs" if coh.get("age_signs") else "") + " -o DRR && "
@@ -92,11 +94,13 @@ cmd = (f"hounsfield phantom cxr --n {coh['n']} --seed {coh['seed']}"
 e = register_model(BUNDLED_DIR, dst, name=name, task="cxr-cac-classify", trained_on=trained_on, command=cmd,
                    input={"image": "PA chest radiograph (DICOM, PNG, JPEG)", "preprocess": model_json["preprocess"],
                           **({"clinical": model_json["clinical"]} if model_json.get("clinical") else {}),
-                          "outputs": ["p_cac_gt0", "p_cac_ge100", "p_cac_ge400", "category"]},
+                          "outputs": ["p_cac_gt0", "p_cac_ge100", "p_cac_ge400", "category"]
+                          + [f"aux_{f}" for f in (model_json.get("aux") or {}).get("features", [])]},
                    config={"arch": cfg["arch"], "task": cfg["task"], "network": model_json.get("network", {}), "train_config": {k: cfg[k] for k in (
                        "kfold", "max_folds", "epochs", "learning_rate", "wd", "batch_size", "momentum", "optimizer",
                        "size", "region", "equalize", "augment", "bn_images", "seed", "val_fraction", "width", "stem_stride")
                        if k in cfg}, **({"clinical": cfg["clinical"]} if cfg.get("clinical") else {}),
+                       **({"aux": cfg["aux"], "aux_weight": cfg["aux_weight"]} if cfg.get("aux") else {}),
                        "data": {"cohort": coh["source"], "n": coh["n"], "n_cac_gt0": coh["n_cac_gt0"],
                                 "drr": coh["drr"], "voxel_mm": coh["voxel_mm"], "arch_link": coh["arch_link"]},
                        "weights": "float16", "selection": "epoch with the lowest inner-validation loss"},
