@@ -109,19 +109,22 @@ def test_training_uses_the_clinical_columns(noise_cohort, tmp_path):
     assert _train(noise_cohort, tmp_path / "bad", "--clinical", "age,bmi") == 2
 
 
+def _cxr_with_one_imputed(files, model, out, capsys, *extra):
+    """``hounsfield cxr`` with a model taking age and sex, on inputs of which one lacks them: the output rows."""
+    capsys.readouterr()
+    assert main(["cxr", *map(str, files), "--csv", str(out), "--model", model, "--threads", "1", *extra]) == 0
+    err = capsys.readouterr().err
+    assert "clinical inputs: age, sex" in err and "1 image(s) lacked clinical values" in err
+    return list(csv.DictReader(open(out)))
+
+
 def test_inference_with_header_values_csv_and_imputation(noise_cohort, tmp_path, fixtures_dir, capsys):
     out = tmp_path / "clin"
     assert _train(noise_cohort, out, "--clinical", "age,sex", "--save") == 0
     files = [fixtures_dir / "cxr" / n for n in (DCM, "00000001_000.png", "00027426_000.png")]
     values = tmp_path / "values.csv"
     values.write_text("image,age,sex\n00000001_000.png,58,M\n")  # matched by file name
-    pred = tmp_path / "pred.csv"
-    capsys.readouterr()
-    assert main(["cxr", *map(str, files), "--csv", str(pred), "--model", str(out / "model.pt"),
-                 "--clinical", str(values), "--threads", "1"]) == 0
-    err = capsys.readouterr().err
-    assert "clinical inputs: age, sex" in err and "1 image(s) lacked clinical values" in err
-    rows = list(csv.DictReader(open(pred)))
+    rows = _cxr_with_one_imputed(files, str(out / "model.pt"), tmp_path / "pred.csv", capsys, "--clinical", str(values))
     assert [r["clinical"] for r in rows] == ["age=62.0;sex=M", "age=58.0;sex=M", ""]
     assert [r["clinical_imputed"] for r in rows] == ["", "", "age;sex"]
     assert all(0 <= float(r["p_cac_gt0"]) <= 1 for r in rows)
@@ -138,12 +141,7 @@ def test_bundled_clinical_model_on_the_real_fixtures(fixtures_dir, tmp_path, cap
     from hounsfield.models.registry import load_entry, model_path
 
     files = [fixtures_dir / "cxr" / n for n in (DCM, "Fake_MONOHR1.dcm", "00000001_000.png")]
-    out = tmp_path / "o.csv"
-    capsys.readouterr()
-    assert main(["cxr", *map(str, files), "--csv", str(out), "--model", "cxr-cac-clinical", "--threads", "1"]) == 0
-    err = capsys.readouterr().err
-    assert "clinical inputs: age, sex" in err and "1 image(s) lacked clinical values" in err
-    rows = list(csv.DictReader(open(out)))
+    rows = _cxr_with_one_imputed(files, "cxr-cac-clinical", tmp_path / "o.csv", capsys)
     assert [r["clinical"] for r in rows] == ["age=62.0;sex=M", "age=62.0;sex=M", ""]
     assert [r["clinical_imputed"] for r in rows] == ["", "", "age;sex"]
     assert all(0.0 <= float(r["p_cac_gt0"]) <= 1.0 for r in rows)

@@ -38,7 +38,6 @@ Examples
 
 from __future__ import annotations
 
-import csv
 import os
 import re
 from dataclasses import dataclass
@@ -216,12 +215,10 @@ def read_clinical_csv(path: str | os.PathLike) -> tuple[dict[str, dict[str, Any]
     working folder, then the CSV's folder. A labels CSV serves as is."""
     from .data import _ALIASES, _number
 
+    from ..io.sidecar import read_csv_rows
+
     path = Path(path)
-    try:
-        with open(path, newline="") as fh:
-            rows = list(csv.DictReader(fh))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise InputError(f"{path}: cannot read the clinical values ({exc})") from None
+    rows = read_csv_rows(path, "clinical values")
     head = {k.strip().lower(): k for k in (rows[0] if rows else {}) if k}
     col = next((head[a] for a in _ALIASES["image"] if a in head), None)
     if col is None:

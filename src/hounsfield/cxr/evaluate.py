@@ -11,7 +11,6 @@ MAE on ``log(CAC + 1)``.
 
 from __future__ import annotations
 
-import csv
 import os
 from pathlib import Path
 from typing import Any
@@ -90,12 +89,10 @@ def read_prediction_csv(path: str | os.PathLike) -> list[dict[str, Any]]:
     as ``hounsfield cxr`` was given them: resolved against the working folder, else against the CSV's folder."""
     from ..errors import InputError
 
+    from ..io.sidecar import read_csv_rows
+
     path = Path(path)
-    try:
-        with open(path, newline="") as fh:
-            rows = list(csv.DictReader(fh))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise InputError(f"{path}: cannot read the predictions ({exc})") from None
+    rows = read_csv_rows(path, "predictions")
     if not rows or not {"image", "p_cac_gt0"} <= set(rows[0]):
         raise InputError(f"{path}: needs the columns image and p_cac_gt0 (the CSV of 'hounsfield cxr --csv')")
     for n, r in enumerate(rows, start=2):

@@ -13,7 +13,7 @@ from typing import Any, Iterable, Sequence
 
 from ..volume import VolumeMeta
 
-__all__ = ["sidecar_path", "read_sidecar", "write_sidecar", "write_json", "write_csv"]
+__all__ = ["sidecar_path", "read_sidecar", "write_sidecar", "write_json", "write_csv", "read_csv_rows"]
 
 _BIDS_KEYS = {
     "Modality": "modality",
@@ -46,6 +46,20 @@ def write_json(obj: Any, path: str | os.PathLike) -> Path:
     tmp.write_text(json.dumps(obj, indent=2, default=_default) + "\n")
     os.replace(tmp, path)
     return path
+
+
+def read_csv_rows(path: str | os.PathLike, what: str) -> list[dict[str, str]]:
+    """The rows of a CSV with a header (dictionaries); an unreadable file is one :class:`InputError` line
+    naming ``what`` it should have held."""
+    import csv
+
+    from ..errors import InputError
+
+    try:
+        with open(path, newline="") as fh:
+            return list(csv.DictReader(fh))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(f"{path}: cannot read the {what} ({exc})") from None
 
 
 def write_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str], path: str | os.PathLike) -> Path:
