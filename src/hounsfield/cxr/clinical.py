@@ -107,12 +107,17 @@ class ClinicalEncoder:
     def names(self) -> list[str]:
         return [c["name"] for c in self.columns]
 
-    @property
-    def feature_names(self) -> list[str]:
+    def features(self) -> list[tuple[str, dict[str, Any]]]:
+        """One ``(feature name, its column)`` per encoded feature, in order: a numeric column gives one
+        (its name), a categorical one an indicator ``name=level`` per non-reference level."""
         out = []
         for c in self.columns:
-            out += [c["name"]] if c["kind"] == "numeric" else [f"{c['name']}={lv}" for lv in c["levels"][1:]]
+            out += [(c["name"], c)] if c["kind"] == "numeric" else [(f"{c['name']}={lv}", c) for lv in c["levels"][1:]]
         return out
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [name for name, _ in self.features()]
 
     @property
     def n_features(self) -> int:

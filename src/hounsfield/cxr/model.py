@@ -230,17 +230,10 @@ class CXRModel:
         probabilities."""
         if self.aux is None:
             return {}
-        j = 3 if self.task == "classify" else 1
-        res = {}
-        for c in self.aux.columns:
-            if c["kind"] == "numeric":
-                res[f"aux_{c['name']}"] = out[:, j] * c["sd"] + c["mean"]
-                j += 1
-            else:
-                for lv in c["levels"][1:]:
-                    res[f"aux_{c['name']}={lv}"] = _sigmoid(out[:, j])
-                    j += 1
-        return res
+        j0 = 3 if self.task == "classify" else 1
+        return {f"aux_{name}": (out[:, j0 + j] * c["sd"] + c["mean"] if c["kind"] == "numeric"
+                                else _sigmoid(out[:, j0 + j]))
+                for j, (name, c) in enumerate(self.aux.features())}
 
 
 def load_model(path: str | os.PathLike) -> CXRModel:

@@ -222,13 +222,14 @@ def _train_fold(
     seed_everything(cfg.seed + 1000 * (fold.index + 1))
     std = Standardiser.fit(cac[fold.inner_train]) if cfg.task == "regress" else None
     n_main = 3 if cfg.task == "classify" else 1
-    aux_enc, a_all, a_mask, a_bin = None, None, None, None
-    if cfg.aux:  # targets encoded with the inner-training patients' statistics
-        aux_enc = ClinicalEncoder.fit([(rows or [])[i] for i in fold.inner_train], cfg.aux)
-        a_all, imputed = aux_enc.transform(rows or [])
-        kinds = [c for c in aux_enc.columns for _ in ([0] if c["kind"] == "numeric" else c["levels"][1:])]
-        a_bin = torch.as_tensor([c["kind"] != "numeric" for c in kinds], device=dist.device)
-        a_mask = np.array([[c["name"] not in imp for c in kinds] for imp in imputed], np.float32).reshape(len(a_all), -1)
+    aux_enc, a_train, m_train, a_bin = None, None, None, None
+    if cfg.aux:  # targets encoded with the inner-training patients' statistics; missing values masked out
+        train_rows = [(rows or [])[i] for i in fold.inner_train]
+        aux_enc = ClinicalEncoder.fit(train_rows, cfg.aux)
+        a_train, imputed = aux_enc.transform(train_rows)
+        feats = aux_enc.features()
+        a_bin = torch.as_tensor([c["kind"] != "numeric" for _, c in feats], device=dist.device)
+        m_train = np.array([[c["name"] not in imp for _, c in feats] for imp in imputed], np.float32)
     n_out = n_main + (aux_enc.n_features if aux_enc else 0)
     net = build_network(cfg.arch, n_out, cfg.pretrained, cfg.init, cfg.width, cfg.stem_stride)
     image_net, enc, c_all = net, None, None
@@ -273,8 +274,7 @@ def _train_fold(
             out = ddp(xb_t) if c_train is None else ddp(xb_t, torch.as_tensor(c_train[idx]).to(dist.device))
             loss = loss_fn(out[:, :n_main], tb)
             if aux_enc is not None:
-                loss = loss + cfg.aux_weight * _aux_loss(out[:, n_main:], a_all[fold.inner_train][idx],
-                                                         a_mask[fold.inner_train][idx], a_bin)
+                loss = loss + cfg.aux_weight * _aux_loss(out[:, n_main:], a_train[idx], m_train[idx], a_bin)
             loss.backward()
             opt.step()
             total += float(loss.detach()) * len(idx)
