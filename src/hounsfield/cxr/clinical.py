@@ -24,7 +24,7 @@ each fold only):
 At inference the values come from a CSV (``hounsfield cxr --clinical
 CSV``) or, for DICOM radiographs, from the PatientAge (0010,1010) and
 PatientSex (0010,0040) attributes when the model's columns are ``age`` and
-``sex`` (:func:`dicom_clinical`).
+``sex`` (:func:`header_clinical`, kept by the radiograph reader as ``meta["clinical"]``).
 
 Examples
 --------
@@ -48,7 +48,8 @@ import numpy as np
 
 from ..errors import InputError
 
-__all__ = ["ClinicalEncoder", "fusion_network", "parse_columns", "dicom_clinical", "parse_age", "read_clinical_csv"]
+__all__ = ["ClinicalEncoder", "fusion_network", "parse_columns", "dicom_clinical", "header_clinical", "parse_age",
+           "read_clinical_csv"]
 
 
 def parse_columns(text: str | Iterable[str] | None) -> tuple[str, ...]:
@@ -204,6 +205,11 @@ def dicom_clinical(path: str | os.PathLike) -> dict[str, Any]:
         ds = pydicom.dcmread(Path(path), stop_before_pixels=True)
     except Exception:  # noqa: BLE001 - PNG/JPEG or unreadable: no header values
         return {}
+    return header_clinical(ds)
+
+
+def header_clinical(ds: Any) -> dict[str, Any]:
+    """``{"age": years, "sex": "F"/"M"/"O"}`` from a read DICOM dataset (keys left out when absent)."""
     out: dict[str, Any] = {}
     age = parse_age(ds.get("PatientAge", ""))
     if age is not None:

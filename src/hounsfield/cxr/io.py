@@ -137,6 +137,8 @@ def _spacing(ds: Any) -> tuple[tuple[float, float] | None, str | None]:
 
 def _read_dicom(path: Path) -> Radiograph:
     import pydicom
+
+    from .clinical import header_clinical
     from pydicom.pixels import apply_modality_lut, apply_voi_lut
 
     try:
@@ -208,6 +210,7 @@ def _read_dicom(path: Path) -> Radiograph:
         "patient_id": str(ds.get("PatientID", "") or "") or None,
         "transfer_syntax": str(getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", "") or "") or None,
         "decisions": decisions,
+        "clinical": header_clinical(ds),  # age, sex from PatientAge / PatientSex (for models with clinical inputs)
     }
     return Radiograph(pixels, spacing, meta)
 

@@ -14,7 +14,7 @@ from typing import Any, Iterable
 
 from ..errors import HounsfieldError, InputError
 from .data import CATEGORY_NAMES
-from .clinical import dicom_clinical, read_clinical_csv
+from .clinical import read_clinical_csv
 from .io import RADIOGRAPH_SUFFIXES, read_radiograph
 from .model import CXRModel, load_model
 from .preprocess import preprocess
@@ -70,17 +70,17 @@ def expand_inputs(inputs: Iterable[str | os.PathLike]) -> list[Path]:
 
 
 def clinical_values(paths: list[Path], csv_path: str | os.PathLike | None = None) -> dict[str, dict[str, Any]]:
-    """Clinical values per image (key ``str(path)``): the DICOM header's age and sex
-    (:func:`~.clinical.dicom_clinical`), overridden by the non-empty cells of the image's row in ``csv_path``
-    (:func:`~.clinical.read_clinical_csv`: matched by path, then by file name)."""
-    out = {str(p): dicom_clinical(p) for p in paths}
+    """Clinical values per image (key ``str(path)``) from ``csv_path``: the non-empty cells of the image's row
+    (:func:`~.clinical.read_clinical_csv`: matched by path, then by file name). :func:`predict_files` lays them
+    over the DICOM header's age and sex, which the radiograph reader keeps (``meta["clinical"]``)."""
     if csv_path is None:
-        return out
+        return {}
     by_path, by_name = read_clinical_csv(csv_path)
+    out = {}
     for p in paths:
         row = by_path.get(str(Path(p).resolve())) or by_name.get(Path(p).name)
         if row:
-            out[str(p)].update(row)
+            out[str(p)] = dict(row)
     return out
 
 
@@ -88,16 +88,17 @@ def predict_files(paths: Iterable[str | os.PathLike], model: CXRModel, model_lab
                   clinical: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """One row per image: ``image``, ``p_cac_gt0``, category (and score), what the model was trained on.
 
-    ``clinical``: per image (key ``str(path)``) the values of the model's clinical columns
-    (:func:`clinical_values`); needed, possibly empty, for a model with clinical inputs.
+    ``clinical``: per image (key ``str(path)``) values of the model's clinical columns (:func:`clinical_values`);
+    for DICOMs they override the header's age and sex, which are used otherwise.
     """
     rows = []
     for p in paths:
         t0 = time.perf_counter()
-        x = preprocess(read_radiograph(p), model.preprocess)[None, None]
+        rad = read_radiograph(p)
+        x = preprocess(rad, model.preprocess)[None, None]
         c, used, imputed = None, "", []
         if model.clinical is not None:
-            vals = (clinical or {}).get(str(p)) or dicom_clinical(p)
+            vals = {**rad.meta.get("clinical", {}), **(clinical or {}).get(str(p), {})}
             c, imp = model.clinical.transform([vals])
             imputed = imp[0]
             used = ";".join(f"{n}={vals.get(n, '')}" for n in model.clinical.names if n not in imputed)
