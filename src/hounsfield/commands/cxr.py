@@ -170,6 +170,8 @@ def train_cxr(
     clinical: Optional[str] = typer.Option(None, "--clinical", help="Labels-CSV columns given to the network with the image, e.g. age,sex (numbers standardised, text one-hot; saved with the model)."),
     aux: Optional[str] = typer.Option(None, "--aux", help="Labels-CSV columns the network also learns to predict from the image, e.g. age,sex (auxiliary targets, not inputs; predictions in the output as aux_*)."),
     aux_weight: float = typer.Option(0.5, "--aux-weight", help="Weight of the auxiliary losses."),
+    aux_map: Optional[Path] = typer.Option(None, "--aux-map", help="Calcium maps (calcium_maps.npz of 'hounsfield phantom cxr --n N --maps'; format in hounsfield.cxr.calcium_map) as a dense auxiliary target: the network also learns where on the film the calcium is (training only; resnet18, --size a multiple of 16)."),
+    aux_map_weight: float = typer.Option(1.0, "--aux-map-weight", help="Weight of the calcium-map loss."),
 ) -> None:
     """k-fold cross-validated training (patient-grouped, inner validation for model selection).
 
@@ -188,7 +190,8 @@ def train_cxr(
                       pretrained=pretrained, init=str(init) if init else None, threads=threads, region=box,
                       max_folds=max_folds, bn_images=bn_images, width=width, stem_stride=stem_stride,
                       cache=str(cache) if cache else None, device=device, clinical=parse_columns(clinical),
-                      aux=parse_columns(aux), aux_weight=aux_weight)
+                      aux=parse_columns(aux), aux_weight=aux_weight,
+                      aux_map=str(aux_map) if aux_map else None, aux_map_weight=aux_map_weight)
     n_pat = len({r.patient_id for r in records})
     statement = trained_on or _trained_on(data, len(records), n_pat)
     command = "hounsfield " + " ".join(sys.argv[1:]) if sys.argv and "hounsfield" in sys.argv[0] else ""
@@ -214,6 +217,7 @@ def phantom_cxr(
     arch_style: str = typer.Option("plates", "--arch-style", help="With --n and --arch-link > 0: where the arch calcium lies, plates (anywhere on the arch) or knob (at the aortic knob, as graded on PA films)."),
     age_signs: bool = typer.Option(False, "--age-signs", help="With --n: costal cartilage calcification by age and sex (a sign of age on films; phantoms/cartilage.py)."),
     truth_from: Optional[Path] = typer.Option(None, "--truth-from", help="With --n: labels.csv of an earlier run of the same seed; its CAC is reused where no aortic structure reaches the truth's crop box."),
+    maps: bool = typer.Option(False, "--maps", help="With --n: also calcium_maps.npz, where each film's coronary calcium projects (for 'train cxr --aux-map')."),
     from_dir: Optional[Path] = typer.Option(None, "--from", help="Cohort folder from 'hounsfield phantom chest'."),
     simple: int = typer.Option(0, "--simple", help="Instead of --from: N simple synthetic torsos (no phantoms package needed)."),
     fmt: str = typer.Option("png", "--format", help="png (16-bit), dicom, or both."),
@@ -238,6 +242,8 @@ def phantom_cxr(
 
     if arch_style not in ARCH_STYLES:
         raise InputError(f"--arch-style must be one of {', '.join(ARCH_STYLES)}, got '{arch_style}'")
+    if maps and n <= 0:
+        raise InputError("--maps needs --n (the chest phantoms know where their plaques are)")
     formats = {"png": ["png"], "dicom": ["dicom"], "both": ["png", "dicom"]}.get(fmt)
     if formats is None:
         raise InputError(f"--format must be png, dicom or both, got '{fmt}'")
@@ -249,7 +255,7 @@ def phantom_cxr(
         if n > 0:
             csv_path = phantom_cohort(n, out, settings, formats, seed, start, arch_link, zero_cac_rate, voxel_mm,
                                       update, truth_from=truth_from, arch_style=arch_style,
-                                      age_signs=age_signs)
+                                      age_signs=age_signs, maps=maps)
         elif from_dir is not None:
             csv_path = drr_cohort(from_dir, out, settings, formats, seed, update)
         else:

@@ -190,7 +190,7 @@ def phantom_cohort(
     n: int, out: str | os.PathLike, settings: DRRSettings | None = None, formats: Iterable[str] = ("png",),
     seed: int = 0, start: int = 0, arch_link: float = 0.8, zero_cac_rate: float = 0.5, voxel_mm: float = 2.0,
     progress: Callable[[int, int], None] | None = None, truth_from: str | os.PathLike | None = None,
-    arch_style: str = "plates", age_signs: bool = False,
+    arch_style: str = "plates", age_signs: bool = False, maps: bool = False,
 ) -> Path:
     """Radiographs of chest phantoms ``start .. start + n - 1`` of cohort ``seed``; returns the CSV path.
 
@@ -210,6 +210,8 @@ def phantom_cohort(
     ``cac`` (Agatston) and, as extra columns, ``age``, ``sex``, ``arch_calcium_mm3``,
     ``n_plaques`` (and ``cartilage_mm`` with ``age_signs``: costal cartilage calcification,
     :mod:`hounsfield.phantoms.cartilage`) (truth for analysis, not network inputs). Per-image seconds go to ``cohort.json``.
+    ``maps``: also ``calcium_maps.npz``, where each film's coronary plaques project
+    (:mod:`hounsfield.cxr.calcium_map`; the dense auxiliary target of ``train cxr --aux-map``).
     """
     import time
 
@@ -227,12 +229,18 @@ def phantom_cohort(
 
         old = {r.patient_id: r.cac for r in read_labels_csv(truth_from)}
     reused = 0
+    map_ids: list[str] = []
+    map_list: list[np.ndarray] = []
     for k, i in enumerate(range(start, start + n)):
         p = sample_params(seed, i, arch_link=arch_link, zero_cac_rate=zero_cac_rate, arch_style=arch_style,
                           age_signs=age_signs)
         ph = build_patient(p)
         t0 = time.perf_counter()
-        rad = phantom_radiograph(ph, settings, np.random.default_rng([seed, i, 77]), voxel_mm=voxel_mm)
+        cor: dict[str, Any] | None = {} if maps else None
+        rad = phantom_radiograph(ph, settings, np.random.default_rng([seed, i, 77]), voxel_mm=voxel_mm, coronary=cor)
+        if cor is not None:
+            map_ids.append(f"patient_{i:04d}")
+            map_list.append(cor["integrals"].astype(np.float32))
         t1 = time.perf_counter()
         pid = f"patient_{i:04d}"
         if pid in old and _truth_reusable(ph, p, seed, i, arch_link, zero_cac_rate):
@@ -249,6 +257,10 @@ def phantom_cohort(
                                **({"cartilage_mm": round(p.cartilage_mm, 2)} if age_signs else {})}))
         if progress:
             progress(k + 1, n)
+    if maps:
+        from .calcium_map import write_map_file
+
+        write_map_file(out / "calcium_maps.npz", map_ids, map_list, float(settings.pixel_mm))
     return _finish(out, records, {
         "source": f"hounsfield.phantoms (seed {seed}, patients {start}-{start + n - 1}, arch_link {arch_link:g}, "
                   + (f"arch_style {arch_style}, " if arch_link > 0 and arch_style != "plates" else "")
@@ -257,7 +269,7 @@ def phantom_cohort(
         "kind": "PA DRRs of the chest phantoms' description (hounsfield.cxr.phantom_drr)", "seed": seed,
         "start": start, "arch_link": arch_link, "zero_cac_rate": zero_cac_rate, "voxel_mm": voxel_mm,
         **({"arch_style": arch_style} if arch_link > 0 else {}), **({"age_signs": True} if age_signs else {}),
-        "drr": settings.to_dict(), "formats": formats,
+        "drr": settings.to_dict(), "formats": formats, **({"calcium_maps": "calcium_maps.npz"} if maps else {}),
         **({"truth_reused_from": str(truth_from), "truth_reused": reused} if truth_from is not None else {}),
         "seconds_per_image": {"drr_mean": round(float(np.mean(t_drr)), 3),
                               "truth_mean": round(float(np.mean(t_truth)), 3),

@@ -132,11 +132,14 @@ def anatomy_integrals(phantom, settings: DRRSettings = PHANTOM_DRR_SETTINGS, rng
 
 
 def phantom_radiograph(phantom, settings: DRRSettings = PHANTOM_DRR_SETTINGS, rng: np.random.Generator | int | None = 0,
-                       *, voxel_mm: float = 2.0, field_mm: float = 430.0, jitter: bool = True) -> Radiograph:
+                       *, voxel_mm: float = 2.0, field_mm: float = 430.0, jitter: bool = True,
+                       coronary: dict[str, Any] | None = None) -> Radiograph:
     """A PA chest radiograph of a :class:`~hounsfield.phantoms.ChestPhantom` (see the module docstring).
 
     ``meta`` carries ``phantom_drr`` (grid, field, positioning, number of plaques in the field) and
-    ``timings`` (seconds: paint, project, calcium, detector).
+    ``timings`` (seconds: paint, project, calcium, detector). With a dict ``coronary``,
+    ``coronary["integrals"]`` receives the coronary plaques' own excess line integrals on the detector's pixels
+    (what the CAC label counts, without the other calcifications; for ``phantom cxr --maps``).
     """
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     t0 = time.perf_counter()
@@ -148,6 +151,9 @@ def phantom_radiograph(phantom, settings: DRRSettings = PHANTOM_DRR_SETTINGS, rn
     plaques = list(ph.plaques) + list(ph.distractors)
     calc = project_plaques(plaques, x_right, z_top, field.shape, px, settings.mu_water_per_mm, settings.bone_factor)
     field = field + calc
+    if coronary is not None:
+        coronary["integrals"] = project_plaques(list(ph.plaques), x_right, z_top, field.shape, px,
+                                                settings.mu_water_per_mm, settings.bone_factor)
     t3 = time.perf_counter()
     pid = f"phantom_{ph.params.seed}_{ph.params.index:04d}"
     meta: dict[str, Any] = {

@@ -40,6 +40,7 @@ from ..training.distributed import DEVICES, Dist, all_reduce_sum, distributed, m
 from ..training.folds import grouped_stratified_folds
 from ..training.seeds import seed_everything
 from ..training.weights import recalibrate_batchnorm
+from .calcium_map import MapHead, map_loss, map_targets, read_map_file
 from .clinical import ClinicalEncoder, fusion_network
 from .data import Record, Standardiser, cac_category, cac_thresholds, load_inputs
 from .evaluate import evaluate_predictions
@@ -87,6 +88,8 @@ class TrainConfig:
     clinical: tuple[str, ...] = ()  # labels-CSV columns given to the network with the image (clinical.py)
     aux: tuple[str, ...] = ()  # labels-CSV columns the network learns to predict besides the calcium
     aux_weight: float = 0.5  # weight of the auxiliary losses
+    aux_map: str | None = None  # .npz of where the calcium projects on each film (calcium_map.py): a dense auxiliary target
+    aux_map_weight: float = 1.0  # weight of the calcium-map loss
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -106,8 +109,8 @@ class TrainConfig:
         if both:
             raise InputError(f"--aux and --clinical both name {', '.join(sorted(both))}: a column cannot be an "
                              "input and a target")
-        if self.aux_weight < 0:
-            raise InputError("--aux-weight must be >= 0")
+        if self.aux_weight < 0 or self.aux_map_weight < 0:
+            raise InputError("--aux-weight and --aux-map-weight must be >= 0")
         if self.device not in DEVICES:
             raise InputError(f"--device must be one of {', '.join(DEVICES)}, got '{self.device}'")
         if self.region is not None:
@@ -144,8 +147,11 @@ class TrainConfig:
         return d
 
 
-def _augmenter(seed: int) -> Callable[[np.ndarray], np.ndarray]:
-    """Small affine + brightness/contrast changes (no horizontal flip: the heart has a side)."""
+def _augmenter(seed: int) -> Callable[..., Any]:
+    """Small affine + brightness/contrast changes (no horizontal flip: the heart has a side).
+
+    ``apply(x)`` returns the augmented batch; ``apply(x, maps)`` also moves per-image maps (``n x s x s``, the
+    input's size) with the same affine transform and returns ``(x, maps)``."""
     import albumentations as A
 
     aug = A.Compose([
@@ -153,8 +159,11 @@ def _augmenter(seed: int) -> Callable[[np.ndarray], np.ndarray]:
         A.RandomBrightnessContrast(brightness_limit=0.08, contrast_limit=0.08, p=0.5),
     ], seed=seed)
 
-    def apply(x: np.ndarray) -> np.ndarray:
-        return np.stack([aug(image=np.asarray(im[0], np.float32))["image"][None] for im in x])
+    def apply(x: np.ndarray, maps: np.ndarray | None = None) -> Any:
+        if maps is None:
+            return np.stack([aug(image=np.asarray(im[0], np.float32))["image"][None] for im in x])
+        done = [aug(image=np.asarray(im[0], np.float32), mask=np.asarray(m, np.float32)) for im, m in zip(x, maps)]
+        return np.stack([d["image"][None] for d in done]), np.stack([d["mask"] for d in done])
 
     return apply
 
@@ -202,6 +211,24 @@ def _aux_loss(out: Any, target: np.ndarray, mask: np.ndarray, binary: Any) -> An
     return (per * m).sum() / m.sum().clamp_min(1.0)
 
 
+def _map_loss_of(net: Any, head: MapHead, x: np.ndarray, maps: np.ndarray, known: np.ndarray, batch_size: int,
+                 c: np.ndarray | None = None) -> float:
+    """Mean calcium-map loss of ``net`` (evaluation mode) over images ``x`` with their maps."""
+    import torch
+
+    net.eval()
+    dev = next(net.parameters()).device
+    total, n = 0.0, 0
+    with torch.inference_mode():
+        for s in range(0, len(x), batch_size):
+            xb = torch.as_tensor(np.asarray(x[s:s + batch_size], np.float32)).to(dev)
+            net(xb) if c is None else net(xb, torch.as_tensor(c[s:s + batch_size]).to(dev))
+            k = known[s:s + batch_size]
+            total += float(map_loss(head.logits(), map_targets(maps[s:s + batch_size], head.grid), k)) * int(k.sum())
+            n += int(k.sum())
+    return total / max(n, 1)
+
+
 def _fit_platt(z: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     from sklearn.linear_model import LogisticRegression
 
@@ -213,7 +240,7 @@ def _fit_platt(z: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 
 def _train_fold(
     cfg: TrainConfig, fold: Any, x: np.ndarray, cac: np.ndarray, log: Callable[[str], None], dist: Dist = Dist(),
-    rows: list[dict[str, Any]] | None = None,
+    rows: list[dict[str, Any]] | None = None, maps: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[CXRModel, list[dict[str, Any]], float]:
     import torch
 
@@ -232,6 +259,7 @@ def _train_fold(
         m_train = np.array([[c["name"] not in imp for _, c in feats] for imp in imputed], np.float32)
     n_out = n_main + (aux_enc.n_features if aux_enc else 0)
     net = build_network(cfg.arch, n_out, cfg.pretrained, cfg.init, cfg.width, cfg.stem_stride)
+    head = MapHead(net, cfg.arch, cfg.size) if maps is not None else None  # calcium-map head (training only)
     image_net, enc, c_all = net, None, None
     if cfg.clinical:  # encoder from the inner-training patients only
         enc = ClinicalEncoder.fit([(rows or [])[i] for i in fold.inner_train], cfg.clinical)
@@ -251,6 +279,7 @@ def _train_fold(
     x_train, x_val = x[fold.inner_train], x[fold.validation]
     c_train = c_all[fold.inner_train] if c_all is not None else None
     c_val = c_all[fold.validation] if c_all is not None else None
+    map_train, known_train = (maps[0][fold.inner_train], maps[1][fold.inner_train]) if maps is not None else (None, None)
     augment = _augmenter(cfg.seed + fold.index) if cfg.augment else None
     rng = np.random.default_rng(cfg.seed + fold.index)
     history: list[dict[str, Any]] = []
@@ -259,7 +288,7 @@ def _train_fold(
     for epoch in range(1, cfg.epochs + 1):
         net.train()
         order = rng.permutation(len(x_train))
-        total, seen, t0 = 0.0, 0, time.perf_counter()
+        total, seen, map_total, t0 = 0.0, 0, 0.0, time.perf_counter()
         for s in range(0, len(order), cfg.batch_size):
             # every process holds the same global batch and trains on its share of it
             glob = order[s:s + cfg.batch_size]
@@ -267,19 +296,30 @@ def _train_fold(
                 continue
             idx = shard(glob, dist)
             xb = np.asarray(x_train[idx], np.float32)
+            mb = None
+            if head is not None:  # maps up-sampled to the input (sums kept) so that they move with the image
+                f = cfg.size // map_train.shape[-1]
+                mb = np.repeat(np.repeat(map_train[idx], f, axis=1), f, axis=2) / float(f * f)
             if augment is not None:
-                xb = augment(xb)
+                if mb is None:
+                    xb = augment(xb)
+                else:
+                    xb, mb = augment(xb, mb)
             xb_t, tb = torch.as_tensor(xb).to(dist.device), torch.as_tensor(t_train[idx]).to(dist.device)
             opt.zero_grad(set_to_none=True)
             out = ddp(xb_t) if c_train is None else ddp(xb_t, torch.as_tensor(c_train[idx]).to(dist.device))
             loss = loss_fn(out[:, :n_main], tb)
             if aux_enc is not None:
                 loss = loss + cfg.aux_weight * _aux_loss(out[:, n_main:], a_train[idx], m_train[idx], a_bin)
+            if head is not None:
+                m_loss = map_loss(head.logits(), map_targets(mb, head.grid), known_train[idx])
+                loss = loss + cfg.aux_map_weight * m_loss
+                map_total += float(m_loss.detach()) * len(idx)
             loss.backward()
             opt.step()
             total += float(loss.detach()) * len(idx)
             seen += len(idx)
-        total, seen = all_reduce_sum([total, seen], dist)
+        total, seen, map_total = all_reduce_sum([total, seen, map_total], dist)
         sched.step()
         bn_x = x_train
         if cfg.bn_images and len(x_train) > cfg.bn_images:
@@ -291,8 +331,14 @@ def _train_fold(
         val_loss = all_reduce_sum([val_loss], dist)[0] / dist.world_size
         row = {"fold": fold.index, "epoch": epoch, "train_loss": total / max(seen, 1), "val_loss": val_loss,
                "seconds": round(time.perf_counter() - t0, 2), "selected": False}
+        if head is not None:  # the calcium-map loss alone, on the training batches and on the validation images
+            row["train_map_loss"] = map_total / max(seen, 1)
+            row["val_map_loss"] = _map_loss_of(net, head, x_val, maps[0][fold.validation], maps[1][fold.validation],
+                                               max(cfg.batch_size, 16), c_val)
         history.append(row)
-        log(f"fold {fold.index} epoch {epoch}: train {row['train_loss']:.4f} validation {val_loss:.4f}")
+        log(f"fold {fold.index} epoch {epoch}: train {row['train_loss']:.4f} validation {val_loss:.4f}"
+            + (f" (calcium map: train {row['train_map_loss']:.4f} validation {row['val_map_loss']:.4f})"
+               if head is not None else ""))
         if best is None or val_loss < best[0]:
             best = (val_loss, {k: v.detach().clone() for k, v in net.state_dict().items()}, epoch)
             stale = 0
@@ -303,6 +349,8 @@ def _train_fold(
                 break
     assert best is not None
     net.load_state_dict(best[1])
+    if head is not None:
+        head.remove()  # the saved model is the image network alone
     net.to("cpu")  # threshold, test predictions and the saved model on the CPU
     for h in history:
         h["selected"] = h["epoch"] == best[2]
@@ -410,8 +458,14 @@ def _cross_validate(
     trained = folds[: cfg.max_folds] if cfg.max_folds else folds
     if len(trained) < len(folds):
         log(f"training {len(trained)} of {len(folds)} outer folds (--max-folds); pooled metrics cover those folds")
+    maps = None
+    if cfg.aux_map:
+        if cfg.size % 16:  # the head's feature grid is 1/16 of the input; the maps are kept at 1/4
+            raise InputError(f"--aux-map needs --size a multiple of 16, got {cfg.size}")
+        maps = read_map_file(cfg.aux_map, [r.patient_id for r in records], cfg.preprocess, cfg.size // 4)
+        log(f"calcium maps for {int(maps[1].sum())} of {len(records)} images ({cfg.size // 4} x {cfg.size // 4} cells)")
     for fold in trained:
-        model, hist, val_loss = _train_fold(cfg, fold, x, cac, log, dist, rows)
+        model, hist, val_loss = _train_fold(cfg, fold, x, cac, log, dist, rows, maps)
         history += hist
         c_test = model.clinical.transform([rows[i] for i in fold.test])[0] if model.clinical else None
         pred = model.interpret(model.outputs(x[fold.test], clinical=c_test))
@@ -479,7 +533,9 @@ def _pooled_binary(cac: np.ndarray, p: np.ndarray, thresholds: np.ndarray) -> di
 
 def _write_history(history: list[dict[str, Any]], path: Path) -> None:
     with open(path, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=["fold", "epoch", "train_loss", "val_loss", "seconds", "selected"])
+        names = ["fold", "epoch", "train_loss", "val_loss", "seconds", "selected"]
+        names += [k for k in ("train_map_loss", "val_map_loss") if any(k in h for h in history)]  # --aux-map
+        w = csv.DictWriter(fh, fieldnames=names)
         w.writeheader()
         w.writerows(history)
 
