@@ -224,3 +224,29 @@ def test_phantom_maps_hold_each_plaques_attenuation_inside_the_heart_cut_out(tmp
     assert known.all() and heart[3].sum() == pytest.approx(totals[3], rel=1e-5)
     assert main(["phantom", "cxr", "--simple", "2", "--maps", "-o", str(tmp_path / "x")]) == 2
     assert "--maps needs --n" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(__import__("shutil").which("torchrun") is None, reason="torchrun (PyTorch) is not on PATH")
+def test_map_head_trains_under_torchrun(tmp_path):
+    """The head's parameters are part of the DDP-wrapped network: 2 CPU processes train with --aux-map and stop
+    together; the saved model is the plain network."""
+    import os
+    import shutil
+    import subprocess
+
+    data = tmp_path / "drr"
+    assert main(["phantom", "cxr", "--n", "12", "--seed", "3", "--pixel-mm", "2", "--voxel-mm", "4", "--maps",
+                 "-o", str(data)]) == 0
+    out = tmp_path / "run"
+    cmd = [shutil.which("torchrun"), "--standalone", "--nproc_per_node", "2", "-m", "hounsfield", "train", "cxr",
+           "--data", str(data / "labels.csv"), "-o", str(out), "--arch", "resnet18", "--width", "0.25",
+           "--stem-stride", "2", "--kfold", "2", "--epochs", "2", "--size", "64", "--batch-size", "4",
+           "--n-boot", "20", "--threads", "1", "--save", "--device", "cpu", "--seed", "3",
+           "--aux-map", str(data / "calcium_maps.npz")]
+    res = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    hist = list(csv.DictReader(open(out / "history.csv")))
+    assert len(hist) == 4 and all(float(h["val_map_loss"]) > 0 for h in hist)
+    assert json.loads((out / "config.json").read_text())["distributed"]["world_size"] == 2
+    plain = build_network("resnet18", 3, width=0.25, stem_stride=2)
+    assert set(load_model(out / "model.pt").net.state_dict()) == set(plain.state_dict())
