@@ -11,7 +11,7 @@ import pytest
 
 from hounsfield.cli import main
 from hounsfield.cxr.calcium_map import (MapHead, block_sum, input_grid_map, map_loss, map_targets, read_map_file,
-                                        soft_presence, write_map_file)
+                                        soft_presence, sparse_map, write_map_file)
 from hounsfield.cxr.io import Radiograph, write_png
 from hounsfield.cxr.model import build_network, load_model
 from hounsfield.cxr.preprocess import HEART_REGION, Preprocess, preprocess, preset
@@ -47,7 +47,7 @@ def test_map_file_round_trip(tmp_path):
     a = np.zeros((8, 8), np.float32)
     b = np.zeros((8, 8), np.float32)
     b[4, 6], b[0, 2] = 0.7, 0.1
-    write_map_file(tmp_path / "m.npz", ["a", "b"], [a, b], pixel_mm=2.0)
+    write_map_file(tmp_path / "m.npz", ["a", "b"], [sparse_map(a, 2.0), sparse_map(b, 2.0)])
     with np.load(tmp_path / "m.npz") as z:
         assert z["offsets"].tolist() == [0, 0, 2] and z["shapes"].tolist() == [[8, 8], [8, 8]]
         assert sorted(z["values"].tolist()) == pytest.approx([0.4, 2.8])  # x 4 mm^2 per pixel
@@ -159,7 +159,7 @@ def dot_cohort(tmp_path_factory):
         w = csv.writer(fh)
         w.writerow(["image", "patient_id", "cac"])
         w.writerows(rows)
-    write_map_file(root / "maps.npz", ids, maps, pixel_mm=1.0)
+    write_map_file(root / "maps.npz", ids, [sparse_map(m, 1.0) for m in maps])
     return root
 
 
@@ -224,6 +224,14 @@ def test_phantom_maps_hold_each_plaques_attenuation_inside_the_heart_cut_out(tmp
     assert known.all() and heart[3].sum() == pytest.approx(totals[3], rel=1e-5)
     assert main(["phantom", "cxr", "--simple", "2", "--maps", "-o", str(tmp_path / "x")]) == 2
     assert "--maps needs --n" in capsys.readouterr().err
+    # two worker processes: the same films, labels and maps
+    par = tmp_path / "par"
+    assert main(["phantom", "cxr", "--n", "4", "--seed", "3", "--pixel-mm", "2", "--voxel-mm", "4", "--maps",
+                 "--workers", "2", "-o", str(par)]) == 0
+    assert (par / "labels.csv").read_text() == (out / "labels.csv").read_text()
+    assert all((par / r["image"]).read_bytes() == (out / r["image"]).read_bytes() for r in rows)
+    with np.load(out / "calcium_maps.npz") as a, np.load(par / "calcium_maps.npz") as b:
+        assert all(np.array_equal(a[k], b[k]) for k in a.files)
 
 
 @pytest.mark.skipif(__import__("shutil").which("torchrun") is None, reason="torchrun (PyTorch) is not on PATH")

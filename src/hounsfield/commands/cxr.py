@@ -217,6 +217,7 @@ def phantom_cxr(
     arch_style: str = typer.Option("plates", "--arch-style", help="With --n and --arch-link > 0: where the arch calcium lies, plates (anywhere on the arch) or knob (at the aortic knob, as graded on PA films)."),
     age_signs: bool = typer.Option(False, "--age-signs", help="With --n: costal cartilage calcification by age and sex (a sign of age on films; phantoms/cartilage.py)."),
     truth_from: Optional[Path] = typer.Option(None, "--truth-from", help="With --n: labels.csv of an earlier run of the same seed; its CAC is reused where no aortic structure reaches the truth's crop box."),
+    workers: int = typer.Option(1, "--workers", min=1, help="With --n: parallel processes (each film depends only on --seed and its index)."),
     maps: bool = typer.Option(False, "--maps", help="With --n: also calcium_maps.npz, where each film's coronary calcium projects (for 'train cxr --aux-map')."),
     from_dir: Optional[Path] = typer.Option(None, "--from", help="Cohort folder from 'hounsfield phantom chest'."),
     simple: int = typer.Option(0, "--simple", help="Instead of --from: N simple synthetic torsos (no phantoms package needed)."),
@@ -255,7 +256,7 @@ def phantom_cxr(
         if n > 0:
             csv_path = phantom_cohort(n, out, settings, formats, seed, start, arch_link, zero_cac_rate, voxel_mm,
                                       update, truth_from=truth_from, arch_style=arch_style,
-                                      age_signs=age_signs, maps=maps)
+                                      age_signs=age_signs, maps=maps, workers=workers)
         elif from_dir is not None:
             csv_path = drr_cohort(from_dir, out, settings, formats, seed, update)
         else:

@@ -27,28 +27,30 @@ import numpy as np
 
 from ..errors import InputError
 
-__all__ = ["write_map_file", "read_map_file", "input_grid_map", "map_targets", "soft_presence", "block_sum", "MapHead", "map_loss", "MAP_SCALE"]
+__all__ = ["sparse_map", "write_map_file", "read_map_file", "input_grid_map", "map_targets", "soft_presence", "block_sum", "MapHead", "map_loss", "MAP_SCALE"]
 
 #: calcium per cell (mm^2 of excess line integral) at which the soft presence target reaches 1 - 1/e
 MAP_SCALE = 0.1
 
 
-def write_map_file(path: str | os.PathLike, ids: list[str], maps: list[np.ndarray], pixel_mm: float) -> Path:
-    """Write per-film calcium maps (``maps[k]``: line integrals on film ``k``'s pixels, ``pixel_mm`` square) as a
-    sparse map file (see the module docstring); returns the path."""
-    rows, cols, vals, offsets = [], [], [], [0]
-    for m in maps:
-        r, c = np.nonzero(m)
-        rows.append(r.astype(np.int32))
-        cols.append(c.astype(np.int32))
-        vals.append((m[r, c] * pixel_mm * pixel_mm).astype(np.float32))
-        offsets.append(offsets[-1] + len(r))
-    cat = lambda parts, dt: np.concatenate(parts).astype(dt) if parts else np.zeros(0, dt)  # noqa: E731
+def sparse_map(integrals: np.ndarray, pixel_mm: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, int]]:
+    """One film's entry of a map file: ``(rows, cols, values, shape)`` of the pixels of ``integrals`` (line
+    integrals on the film's ``pixel_mm`` square pixels) that hold calcium; values integrated over the pixel (mm^2).
+    """
+    r, c = np.nonzero(integrals)
+    return (r.astype(np.int32), c.astype(np.int32), (integrals[r, c] * pixel_mm * pixel_mm).astype(np.float32),
+            (int(integrals.shape[0]), int(integrals.shape[1])))
+
+
+def write_map_file(path: str | os.PathLike, ids: list[str],
+                   entries: list[tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, int]]]) -> Path:
+    """Write the films' :func:`sparse_map` entries as a map file (see the module docstring); returns the path."""
+    offsets = np.cumsum([0] + [len(e[0]) for e in entries]).astype(np.int64)
+    cat = lambda k, dt: np.concatenate([np.asarray(e[k], dt) for e in entries] + [np.zeros(0, dt)])  # noqa: E731
     path = Path(path)
     np.savez_compressed(path, ids=np.array([str(i) for i in ids]),
-                        shapes=np.array([m.shape for m in maps], np.int32).reshape(-1, 2),
-                        offsets=np.array(offsets, np.int64), rows=cat(rows, np.int32), cols=cat(cols, np.int32),
-                        values=cat(vals, np.float32))
+                        shapes=np.array([e[3] for e in entries], np.int32).reshape(-1, 2), offsets=offsets,
+                        rows=cat(0, np.int32), cols=cat(1, np.int32), values=cat(2, np.float32))
     return path
 
 

@@ -186,11 +186,39 @@ def _truth_reusable(ph: Any, p: Any, seed: int, i: int, arch_link: float, zero_c
         unshifted is not None and aorta_near_truth_box(unshifted, default, margin_mm=4.0))
 
 
+def _phantom_one(seed: int, i: int, out: str, settings: DRRSettings, formats: list[str], voxel_mm: float,
+                 options: dict[str, Any], old_cac: float | None, maps: bool) -> dict[str, Any]:
+    """Film, truth and (with ``maps``) calcium map of patient ``i`` of :func:`phantom_cohort` (one process)."""
+    import time
+
+    from ..phantoms import build_patient, sample_params
+    from .calcium_map import sparse_map
+    from .phantom_drr import coronary_truth, phantom_radiograph
+
+    p = sample_params(seed, i, **options)
+    ph = build_patient(p)
+    t0 = time.perf_counter()
+    cor: dict[str, Any] | None = {} if maps else None
+    rad = phantom_radiograph(ph, settings, np.random.default_rng([seed, i, 77]), voxel_mm=voxel_mm, coronary=cor)
+    t1 = time.perf_counter()
+    pid = f"patient_{i:04d}"
+    reused = old_cac is not None and _truth_reusable(ph, p, seed, i, options["arch_link"], options["zero_cac_rate"])
+    agatston = float(old_cac) if reused else float(coronary_truth(ph, seed, i)["agatston"])
+    t2 = time.perf_counter()
+    image = _write(rad, Path(out), pid, formats)
+    record = Record(image, pid, round(agatston, 4),
+                    {"age": p.age, "sex": p.sex, "arch_calcium_mm3": round(p.arch_calcium_mm3, 2),
+                     "n_plaques": len(ph.plaques),
+                     **({"cartilage_mm": round(p.cartilage_mm, 2)} if options["age_signs"] else {})})
+    return {"record": record, "reused": bool(reused), "t_drr": t1 - t0, "t_truth": t2 - t1,
+            "map": sparse_map(cor["integrals"], float(settings.pixel_mm)) if cor is not None else None}
+
+
 def phantom_cohort(
     n: int, out: str | os.PathLike, settings: DRRSettings | None = None, formats: Iterable[str] = ("png",),
     seed: int = 0, start: int = 0, arch_link: float = 0.8, zero_cac_rate: float = 0.5, voxel_mm: float = 2.0,
     progress: Callable[[int, int], None] | None = None, truth_from: str | os.PathLike | None = None,
-    arch_style: str = "plates", age_signs: bool = False, maps: bool = False,
+    arch_style: str = "plates", age_signs: bool = False, maps: bool = False, workers: int = 1,
 ) -> Path:
     """Radiographs of chest phantoms ``start .. start + n - 1`` of cohort ``seed``; returns the CSV path.
 
@@ -212,55 +240,45 @@ def phantom_cohort(
     :mod:`hounsfield.phantoms.cartilage`) (truth for analysis, not network inputs). Per-image seconds go to ``cohort.json``.
     ``maps``: also ``calcium_maps.npz``, where each film's coronary plaques project
     (:mod:`hounsfield.cxr.calcium_map`; the dense auxiliary target of ``train cxr --aux-map``).
+    ``workers`` > 1: patients in parallel processes; every film, truth and map depends only on (``seed``, index).
     """
-    import time
+    from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    from ..phantoms import build_patient, sample_params
-    from .phantom_drr import PHANTOM_DRR_SETTINGS, coronary_truth, phantom_radiograph
+    from .phantom_drr import PHANTOM_DRR_SETTINGS
 
     settings = settings or PHANTOM_DRR_SETTINGS
     out = Path(out)
     formats = list(formats)
-    records = []
-    t_drr, t_truth = [], []
     old: dict[str, float] = {}
     if truth_from is not None:
         from .data import read_labels_csv
 
         old = {r.patient_id: r.cac for r in read_labels_csv(truth_from)}
-    reused = 0
-    map_ids: list[str] = []
-    map_list: list[np.ndarray] = []
-    for k, i in enumerate(range(start, start + n)):
-        p = sample_params(seed, i, arch_link=arch_link, zero_cac_rate=zero_cac_rate, arch_style=arch_style,
-                          age_signs=age_signs)
-        ph = build_patient(p)
-        t0 = time.perf_counter()
-        cor: dict[str, Any] | None = {} if maps else None
-        rad = phantom_radiograph(ph, settings, np.random.default_rng([seed, i, 77]), voxel_mm=voxel_mm, coronary=cor)
-        if cor is not None:
-            map_ids.append(f"patient_{i:04d}")
-            map_list.append(cor["integrals"].astype(np.float32))
-        t1 = time.perf_counter()
-        pid = f"patient_{i:04d}"
-        if pid in old and _truth_reusable(ph, p, seed, i, arch_link, zero_cac_rate):
-            truth = {"agatston": old[pid]}
-            reused += 1
-        else:
-            truth = coronary_truth(ph, seed, i)
-        t_drr.append(t1 - t0)
-        t_truth.append(time.perf_counter() - t1)
-        image = _write(rad, out, pid, formats)
-        records.append(Record(image, pid, round(float(truth["agatston"]), 4),
-                              {"age": p.age, "sex": p.sex, "arch_calcium_mm3": round(p.arch_calcium_mm3, 2),
-                               "n_plaques": len(ph.plaques),
-                               **({"cartilage_mm": round(p.cartilage_mm, 2)} if age_signs else {})}))
-        if progress:
-            progress(k + 1, n)
+    options = {"arch_link": arch_link, "zero_cac_rate": zero_cac_rate, "arch_style": arch_style,
+               "age_signs": age_signs}
+    jobs = {i: (seed, i, str(out), settings, formats, voxel_mm, options, old.get(f"patient_{i:04d}"), maps)
+            for i in range(start, start + n)}
+    done: dict[int, dict[str, Any]] = {}
+    if workers <= 1:
+        for i, job in jobs.items():
+            done[i] = _phantom_one(*job)
+            if progress:
+                progress(len(done), n)
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futs = {pool.submit(_phantom_one, *job): i for i, job in jobs.items()}
+            for f in as_completed(futs):
+                done[futs[f]] = f.result()
+                if progress:
+                    progress(len(done), n)
+    results = [done[i] for i in jobs]  # patient order, whatever order the workers finished in
+    records = [r["record"] for r in results]
+    reused = sum(r["reused"] for r in results)
+    t_drr, t_truth = [r["t_drr"] for r in results], [r["t_truth"] for r in results]
     if maps:
         from .calcium_map import write_map_file
 
-        write_map_file(out / "calcium_maps.npz", map_ids, map_list, float(settings.pixel_mm))
+        write_map_file(out / "calcium_maps.npz", [r.patient_id for r in records], [r["map"] for r in results])
     return _finish(out, records, {
         "source": f"hounsfield.phantoms (seed {seed}, patients {start}-{start + n - 1}, arch_link {arch_link:g}, "
                   + (f"arch_style {arch_style}, " if arch_link > 0 and arch_style != "plates" else "")
