@@ -193,6 +193,9 @@ def test_bad_map_options_are_one_line(dot_cohort, tmp_path, capsys):
     assert _train(dot_cohort, tmp_path / "c", "--aux-map", str(dot_cohort / "maps.npz"), "--aux-map-weight", "-1") == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and "--aux-map-weight must be >= 0" in err
+    assert _train(dot_cohort, tmp_path / "d", "--aux-map", str(dot_cohort / "maps.npz"), "--arch", "densenet121") == 2
+    assert "resnet18 only" in capsys.readouterr().err
+    assert not (tmp_path / "d").exists() or not any((tmp_path / "d").iterdir())  # refused before any work
 
 
 def test_phantom_maps_hold_each_plaques_attenuation_inside_the_heart_cut_out(tmp_path, capsys):

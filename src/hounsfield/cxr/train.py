@@ -111,6 +111,10 @@ class TrainConfig:
                              "input and a target")
         if self.aux_weight < 0 or self.aux_map_weight < 0:
             raise InputError("--aux-weight and --aux-map-weight must be >= 0")
+        if self.aux_map and self.arch not in MapHead.LAYERS:
+            raise InputError(f"--aux-map is available for {', '.join(MapHead.LAYERS)} only, not {self.arch}")
+        if self.aux_map and self.size % 16:  # the head's grid is 1/16 or 1/8 of the input; the maps are kept at 1/4
+            raise InputError(f"--aux-map needs --size a multiple of 16, got {self.size}")
         if self.device not in DEVICES:
             raise InputError(f"--device must be one of {', '.join(DEVICES)}, got '{self.device}'")
         if self.region is not None:
@@ -460,8 +464,6 @@ def _cross_validate(
         log(f"training {len(trained)} of {len(folds)} outer folds (--max-folds); pooled metrics cover those folds")
     maps = None
     if cfg.aux_map:
-        if cfg.size % 16:  # the head's feature grid is 1/16 of the input; the maps are kept at 1/4
-            raise InputError(f"--aux-map needs --size a multiple of 16, got {cfg.size}")
         maps = read_map_file(cfg.aux_map, [r.patient_id for r in records], cfg.preprocess, cfg.size // 4)
         log(f"calcium maps for {int(maps[1].sum())} of {len(records)} images ({cfg.size // 4} x {cfg.size // 4} cells)")
     for fold in trained:
