@@ -70,20 +70,16 @@ def input_grid_map(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, shape
     ...                Preprocess(8, 10), 2).tolist()
     [[0.0, 0.0], [0.0, 3.0]]
     """
+    from .preprocess import region_box, short_side_shape
+
     h, w = (int(v) for v in shape)
     size, resize = int(settings.size), int(settings.resize)
     if settings.region is not None:
-        t, b, l, r = settings.region
-        r0, c0 = int(round(t * h)), int(round(l * w))
-        r1, c1 = max(int(round(b * h)), r0 + 1), max(int(round(r * w)), c0 + 1)
+        r0, r1, c0, c1 = region_box((h, w), settings.region)
         sy, sx, nh, nw = resize / (r1 - r0), resize / (c1 - c0), resize, resize
     else:
         r0 = c0 = 0
-        if min(h, w) == resize:
-            nh, nw = h, w
-        else:
-            scale = resize / min(h, w)
-            nh, nw = max(resize, int(round(h * scale))), max(resize, int(round(w * scale)))
+        nh, nw = short_side_shape((h, w), resize)
         sy, sx = nh / h, nw / w
     top, left = (nh - size) // 2, (nw - size) // 2
     y = (np.asarray(rows, np.float64) + 0.5 - r0) * sy - top

@@ -24,7 +24,8 @@ import numpy as np
 
 from .io import Radiograph
 
-__all__ = ["HEART_REGION", "Preprocess", "preset", "preprocess", "equalize_histogram", "resize_short_side", "centre_crop", "PRESETS"]
+__all__ = ["HEART_REGION", "Preprocess", "preset", "preprocess", "equalize_histogram", "resize_short_side",
+           "short_side_shape", "region_box", "centre_crop", "PRESETS"]
 
 #: heart + mediastinum (aortic knob to diaphragm) of a PA film: rows 18-72 %, columns 23-77 % (a square of
 #: ~23 cm on a 43 cm field, ~1 mm per pixel at 224 px)
@@ -128,16 +129,31 @@ def equalize_histogram(image: np.ndarray, bins: int = 4096) -> np.ndarray:
     return lut[idx]
 
 
+def short_side_shape(shape: tuple[int, int], short: int) -> tuple[int, int]:
+    """``(rows, cols)`` of an image of ``shape`` after :func:`resize_short_side` to ``short``."""
+    h, w = (int(v) for v in shape)
+    if min(h, w) == short:
+        return h, w
+    scale = short / min(h, w)
+    return max(short, int(round(h * scale))), max(short, int(round(w * scale)))
+
+
+def region_box(shape: tuple[int, int], region: tuple[float, float, float, float]) -> tuple[int, int, int, int]:
+    """``(top, bottom, left, right)`` pixel bounds (end exclusive) of the ``region`` fractions of an image."""
+    h, w = (int(v) for v in shape)
+    t, b, l, r = region
+    r0, c0 = int(round(t * h)), int(round(l * w))
+    return r0, max(int(round(b * h)), r0 + 1), c0, max(int(round(r * w)), c0 + 1)
+
+
 def resize_short_side(image: np.ndarray, short: int) -> np.ndarray:
     """Resize (antialiased bilinear, Pillow) so the shorter side is ``short`` px."""
     from .._optional import import_optional
 
     image_mod = import_optional("PIL.Image", "ml", "resizing radiographs")
-    h, w = image.shape
-    if min(h, w) == short:
+    nh, nw = short_side_shape(image.shape, short)
+    if (nh, nw) == image.shape:
         return np.asarray(image, dtype=np.float32)
-    scale = short / min(h, w)
-    nh, nw = max(short, int(round(h * scale))), max(short, int(round(w * scale)))
     im = image_mod.fromarray(np.asarray(image, dtype=np.float32), mode="F")
     return np.asarray(im.resize((nw, nh), resample=image_mod.Resampling.BILINEAR), dtype=np.float32)
 
@@ -171,10 +187,8 @@ def preprocess(image: Radiograph | np.ndarray, settings: Preprocess) -> np.ndarr
     if settings.equalize:
         pixels = equalize_histogram(pixels, settings.bins)
     if settings.region is not None:
-        h, w = pixels.shape
-        t, b, l, r = settings.region
-        pixels = pixels[int(round(t * h)):max(int(round(b * h)), int(round(t * h)) + 1),
-                        int(round(l * w)):max(int(round(r * w)), int(round(l * w)) + 1)]
+        r0, r1, c0, c1 = region_box(pixels.shape, settings.region)
+        pixels = pixels[r0:r1, c0:c1]
         pixels = _resize_exact(pixels, settings.resize)
     else:
         pixels = resize_short_side(pixels, settings.resize)
