@@ -108,7 +108,7 @@ class DRRSettings:
 def attenuation(hu: np.ndarray, mu_water_per_mm: float = 0.0206, bone_factor: float = 1.1) -> np.ndarray:
     """Linear attenuation (1/mm) from Hounsfield units (bilinear model, >= 0).
 
-    >>> attenuation(np.array([-1000.0, 0.0, 1000.0]), 0.02, 1.0).round(4).tolist()
+    >>> [round(float(v), 4) for v in attenuation(np.array([-1000.0, 0.0, 1000.0]), 0.02, 1.0)]
     [0.0, 0.02, 0.04]
     """
     hu = np.asarray(hu, dtype=np.float32)

@@ -9,9 +9,9 @@ applies exactly the settings the model was trained with.
 Examples
 --------
 >>> import numpy as np
->>> p = Preprocess(size=4, resize=5, equalize=False)
->>> preprocess(np.ones((10, 20), np.float32), p).shape
-(4, 4)
+>>> p = Preprocess(size=8, resize=10, equalize=False)
+>>> preprocess(np.ones((20, 40), np.float32), p).shape
+(8, 8)
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def preset(size: int | str, equalize: bool = True, region: tuple[float, float, f
     """The published crop fraction at ``size`` (``224``, ``512``, ``1024``/``'published'`` or any int).
 
     >>> preset(1024)
-    Preprocess(size=1024, resize=1248, equalize=True, bins=4096)
+    Preprocess(size=1024, resize=1248, equalize=True, bins=4096, region=None)
     >>> preset(64).resize
     78
 
