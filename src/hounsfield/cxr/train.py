@@ -186,13 +186,16 @@ def _loss_fn(task: str) -> Any:
 
 
 def _mean_loss(net: Any, x: np.ndarray, t: np.ndarray, task: str, batch_size: int,
-               c: np.ndarray | None = None) -> tuple[float, np.ndarray]:
+               c: np.ndarray | None = None, head: MapHead | None = None,
+               maps: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[float, np.ndarray, float | None]:
+    """Mean calcium loss of ``net`` (evaluation mode) over ``x``, its calcium outputs, and, with a map ``head``
+    and the images' ``(maps, known)``, the mean calcium-map loss over the images with a map (same forward pass)."""
     import torch
 
     loss_fn = _loss_fn(task)
     net.eval()
     dev = next(net.parameters()).device
-    total, outs = 0.0, []
+    total, outs, map_total, n_map = 0.0, [], 0.0, 0
     with torch.inference_mode():
         for s in range(0, len(x), batch_size):
             xb = torch.as_tensor(np.asarray(x[s:s + batch_size], np.float32)).to(dev)
@@ -201,7 +204,13 @@ def _mean_loss(net: Any, x: np.ndarray, t: np.ndarray, task: str, batch_size: in
             o = o[:, :t.shape[1]]  # the calcium outputs (auxiliary ones follow)
             total += float(loss_fn(o, tb)) * len(xb)
             outs.append(o.float().cpu().numpy())
-    return total / max(len(x), 1), np.concatenate(outs) if outs else np.zeros((0, t.shape[1]))
+            if head is not None and maps is not None:
+                k = maps[1][s:s + batch_size]
+                map_total += float(map_loss(head.logits(), map_targets(maps[0][s:s + batch_size], head.grid), k)) \
+                    * int(k.sum())
+                n_map += int(k.sum())
+    return (total / max(len(x), 1), np.concatenate(outs) if outs else np.zeros((0, t.shape[1])),
+            map_total / max(n_map, 1) if head is not None and maps is not None else None)
 
 
 def _aux_loss(out: Any, target: np.ndarray, mask: np.ndarray, binary: Any) -> Any:
@@ -213,24 +222,6 @@ def _aux_loss(out: Any, target: np.ndarray, mask: np.ndarray, binary: Any) -> An
     per = torch.where(binary, torch.nn.functional.binary_cross_entropy_with_logits(out, t, reduction="none"),
                       (out - t) ** 2)
     return (per * m).sum() / m.sum().clamp_min(1.0)
-
-
-def _map_loss_of(net: Any, head: MapHead, x: np.ndarray, maps: np.ndarray, known: np.ndarray, batch_size: int,
-                 c: np.ndarray | None = None) -> float:
-    """Mean calcium-map loss of ``net`` (evaluation mode) over images ``x`` with their maps."""
-    import torch
-
-    net.eval()
-    dev = next(net.parameters()).device
-    total, n = 0.0, 0
-    with torch.inference_mode():
-        for s in range(0, len(x), batch_size):
-            xb = torch.as_tensor(np.asarray(x[s:s + batch_size], np.float32)).to(dev)
-            net(xb) if c is None else net(xb, torch.as_tensor(c[s:s + batch_size]).to(dev))
-            k = known[s:s + batch_size]
-            total += float(map_loss(head.logits(), map_targets(maps[s:s + batch_size], head.grid), k)) * int(k.sum())
-            n += int(k.sum())
-    return total / max(n, 1)
 
 
 def _fit_platt(z: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -329,7 +320,9 @@ def _train_fold(
         if cfg.bn_images and len(x_train) > cfg.bn_images:
             bn_x = x_train[np.sort(rng.choice(len(x_train), cfg.bn_images, replace=False))]
         recalibrate_batchnorm(image_net, bn_x, max(cfg.batch_size, 16))  # all batch norms are in the image part
-        val_loss, _ = _mean_loss(net, x_val, t_val, cfg.task, max(cfg.batch_size, 16), c_val)
+        val_maps = (maps[0][fold.validation], maps[1][fold.validation]) if maps is not None else None
+        val_loss, _, val_map_loss = _mean_loss(net, x_val, t_val, cfg.task, max(cfg.batch_size, 16), c_val, head,
+                                               val_maps)
         # the same number on every process (GPU sums may differ in the last bits), so that all of them keep the
         # same epoch and stop together
         val_loss = all_reduce_sum([val_loss], dist)[0] / dist.world_size
@@ -337,8 +330,7 @@ def _train_fold(
                "seconds": round(time.perf_counter() - t0, 2), "selected": False}
         if head is not None:  # the calcium-map loss alone, on the training batches and on the validation images
             row["train_map_loss"] = map_total / max(seen, 1)
-            row["val_map_loss"] = _map_loss_of(net, head, x_val, maps[0][fold.validation], maps[1][fold.validation],
-                                               max(cfg.batch_size, 16), c_val)
+            row["val_map_loss"] = val_map_loss
         history.append(row)
         log(f"fold {fold.index} epoch {epoch}: train {row['train_loss']:.4f} validation {val_loss:.4f}"
             + (f" (calcium map: train {row['train_map_loss']:.4f} validation {row['val_map_loss']:.4f})"
