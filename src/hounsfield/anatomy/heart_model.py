@@ -83,10 +83,11 @@ class HeartModel:
         x, (X, Y) = _pad8(_channels(coarse.array), -1.0)
         out = np.zeros((x.shape[0], X, Y), np.uint8)
         self.net.eval()
+        dev = next(self.net.parameters()).device
         with torch.no_grad():
             for s in range(0, x.shape[0], batch):
-                logits = self.net(torch.from_numpy(x[s:s + batch]))
-                out[s:s + batch] = logits.argmax(1).numpy()[:, :X, :Y].astype(np.uint8)
+                logits = self.net(torch.from_numpy(x[s:s + batch]).to(dev))
+                out[s:s + batch] = logits.argmax(1).cpu().numpy()[:, :X, :Y].astype(np.uint8)
         return np.moveaxis(out, 0, 2)
 
 

@@ -202,11 +202,12 @@ def predict_slices(model: Any, channels: np.ndarray, batch_size: int = 16) -> np
 
     out = np.zeros((channels.shape[0],) + channels.shape[2:], dtype=np.float32)
     model.eval()
+    dev = next(model.parameters()).device  # the training device during validation (a GPU), else the CPU
     with torch.inference_mode():
         for i in range(0, len(channels), batch_size):
-            x = torch.from_numpy(channels[i:i + batch_size].astype(np.float32) / 255.0)
+            x = torch.from_numpy(channels[i:i + batch_size].astype(np.float32) / 255.0).to(dev)
             p = torch.softmax(model(x), dim=1)[:, 1]
-            out[i:i + batch_size] = p.numpy()
+            out[i:i + batch_size] = p.float().cpu().numpy()
     return out
 
 

@@ -109,9 +109,11 @@ class LevelPredictor:
 
         p = regrid(pair, self.grid)
         f, s, v = full_input(p)
+        dev = next(self.net.parameters()).device
         with torch.no_grad():
-            rows, absent = self.net(torch.from_numpy(f)[None, None], torch.from_numpy(s)[None, None],
-                                    torch.from_numpy(v)[None])
+            rows, absent = self.net(torch.from_numpy(f)[None, None].to(dev), torch.from_numpy(s)[None, None].to(dev),
+                                    torch.from_numpy(v)[None].to(dev))
+        rows, absent = rows.cpu(), absent.cpu()
         hm = decode(rows[:, :, : p.rows], absent, torch.from_numpy(v[: p.rows])[None], p.z_mm)[0]
         return p, hm
 
