@@ -140,6 +140,14 @@ def test_cli_errors(tmp_path, capsys):
     assert main(["phantom", "cxr", "-o", str(tmp_path / "x")]) == 2
     err = capsys.readouterr().err
     assert "error:" in err
+    # a device that does not exist, and cuda where torch sees no GPU: one line each, before any image is read
+    assert main(["cxr", str(tmp_path / "nope.png"), "--csv", str(tmp_path / "o.csv"), "--device", "tpu"]) == 2
+    assert "--device must be one of auto, cpu, cuda, got 'tpu'" in capsys.readouterr().err
+    import torch
+
+    if not torch.cuda.is_available():
+        assert main(["cxr", str(tmp_path / "nope.png"), "--csv", str(tmp_path / "o.csv"), "--device", "cuda"]) == 2
+        assert "no GPU is visible" in capsys.readouterr().err
 
 
 def test_bundled_model_is_the_default(fixtures_dir, tmp_path, capsys):

@@ -22,6 +22,7 @@ def cxr(
     json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the rows and the model statement as JSON."),
     threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch (1 is fastest on a busy machine)."),
     clinical: Optional[Path] = typer.Option(None, "--clinical", help="For a model with clinical inputs: CSV with an image column and the model's columns (e.g. age, sex); DICOM headers (PatientAge, PatientSex) fill what it lacks."),
+    device: str = typer.Option("cpu", "--device", help="cpu (default), cuda, or auto (a GPU when one is visible): where the network runs; reading and preprocessing stay on the CPU."),
 ) -> None:
     """Probability of coronary calcium (CAC > 0) and CAC category from chest radiographs."""
     from ..console import stderr
@@ -31,10 +32,14 @@ def cxr(
 
         torch.set_num_threads(int(threads))
     from ..cxr.predict import clinical_values, expand_inputs, predict_files, resolve_model, write_rows_csv
+    from ..training.distributed import resolve_device
 
+    dev = resolve_device(device)  # before any image is read: a bad --device is one line
     files = expand_inputs(inputs)
     net, label = resolve_model(model, models_dir)
-    stderr.print(f"model {label}: {net.arch} {net.task}, trained on: {net.trained_on}")
+    net.net.to(dev)
+    stderr.print(f"model {label}: {net.arch} {net.task}, trained on: {net.trained_on}"
+                 + (f" (running on {dev})" if dev != "cpu" else ""))
     values = None
     if net.clinical is not None:
         stderr.print(f"clinical inputs: {', '.join(net.clinical.names)}")

@@ -347,7 +347,8 @@ def _train_fold(
     net.load_state_dict(best[1])
     if head is not None:
         head.remove()  # the saved model is the image network alone
-    net.to("cpu")  # threshold, test predictions and the saved model on the CPU
+    # the threshold and the test predictions on the training device (a published-size network on a GPU would
+    # wait minutes for the CPU); _cross_validate moves the model to the CPU after its test fold
     for h in history:
         h["selected"] = h["epoch"] == best[2]
     model = CXRModel(cfg.arch, cfg.task, net, cfg.preprocess, std, network=cfg.network, clinical=enc, aux=aux_enc)
@@ -463,6 +464,7 @@ def _cross_validate(
         history += hist
         c_test = model.clinical.transform([rows[i] for i in fold.test])[0] if model.clinical else None
         pred = model.interpret(model.outputs(x[fold.test], clinical=c_test))
+        model.net.to("cpu")  # kept and saved on the CPU
         for k, v in pred.items():
             oof.setdefault(k, np.zeros(len(records), dtype=float))[fold.test] = v
         oof_fold[fold.test] = fold.index

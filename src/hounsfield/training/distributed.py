@@ -26,8 +26,8 @@ import numpy as np
 
 from ..errors import InputError
 
-__all__ = ["DEVICES", "Dist", "all_reduce_sum", "barrier", "distributed", "finish", "init_distributed", "main_first",
-           "resolve_device", "shard", "wrap_ddp"]
+__all__ = ["DEVICES", "Dist", "all_reduce_sum", "barrier", "check_gpu_share", "distributed", "finish", "init_distributed",
+           "main_first", "resolve_device", "shard", "wrap_ddp"]
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -81,10 +81,26 @@ def init_distributed(device: str = "auto") -> Dist:
     import torch.distributed as td
 
     if dev.startswith("cuda"):
+        check_gpu_share(int(os.environ.get("LOCAL_WORLD_SIZE", world)), torch.cuda.device_count())
         torch.cuda.set_device(torch.device(dev))
     if not td.is_initialized():
         td.init_process_group(backend="nccl" if dev.startswith("cuda") else "gloo")
     return Dist(rank, world, local, dev)
+
+
+def check_gpu_share(local_processes: int, n_gpus: int) -> None:
+    """One GPU per process: NCCL refuses two processes on one GPU with an error deep in its start-up, so a
+    ``torchrun --nproc_per_node`` larger than the visible GPUs is one clear line instead.
+
+    >>> check_gpu_share(2, 2)
+    >>> check_gpu_share(2, 1)
+    Traceback (most recent call last):
+    ...
+    hounsfield.errors.InputError: torchrun started 2 processes on this machine but torch sees 1 GPU(s): use --nproc_per_node 1 (one process per GPU), or --device cpu
+    """
+    if local_processes > n_gpus:
+        raise InputError(f"torchrun started {local_processes} processes on this machine but torch sees {n_gpus} "
+                         f"GPU(s): use --nproc_per_node {max(n_gpus, 1)} (one process per GPU), or --device cpu")
 
 
 def shard(batch: np.ndarray, dist: Dist) -> np.ndarray:
