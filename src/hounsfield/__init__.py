@@ -8,6 +8,12 @@ subpackage (``calcium``, ``levels``, ``vertebrae``, ``clot``, ``cxr``,
 
 from __future__ import annotations
 
+import os as _os
+
+# hounsfield makes no network calls; albumentations would ask PyPI for a newer version of itself when first
+# imported (a 2 s timeout and a warning on an offline machine) unless this is set. A user's own setting wins.
+_os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+
 from .errors import HounsfieldError, InputError, MissingDependencyError, UnsupportedInputError
 from .volume import LPS_TO_RAS, Volume, VolumeMeta
 
