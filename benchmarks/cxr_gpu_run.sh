@@ -32,9 +32,9 @@ log "machine: $(nproc) cores"; nvidia-smi -L >>"$OUT/log.txt" 2>&1
 python3 -c "import torch, monai; print('torch', torch.__version__, torch.cuda.get_device_name(0), 'monai', monai.__version__)" >>"$OUT/log.txt" 2>&1
 
 # 1. the tests that train, now on the GPU (--device auto picks it), and the GPU-only tests
-[ -n "${CXR_GPU_SKIP_TESTS:-}" ] || run python3 -m pytest -q -p no:cacheprovider -rs -n 8 --dist loadfile tests/training/test_gpu.py tests/training \
+[ -n "${CXR_GPU_SKIP_TESTS:-}" ] || run python3 -m pytest -q -p no:cacheprovider -rs -n 8 --dist loadfile tests/training \
     tests/cxr/test_cxr_train.py tests/cxr/test_calcium_map.py tests/cxr/test_cxr_clinical.py tests/levels/test_train.py \
-    tests/clot/test_train_cli.py tests/vertebrae/test_train.py tests/calcium/test_train.py
+    tests/clot/test_train_cli.py tests/vertebrae/test_train.py tests/calcium/test_train.py tests/calcium/test_heart_model.py
 
 # 2. the cohorts: external first (every model is scored on it), then the training films
 run $H phantom cxr --n "$NEXT" --seed 4242 -o "$WD/ext" --workers "$W"
