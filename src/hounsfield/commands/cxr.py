@@ -23,8 +23,14 @@ def cxr(
     threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch (1 is fastest on a busy machine)."),
     clinical: Optional[Path] = typer.Option(None, "--clinical", help="For a model with clinical inputs: CSV with an image column and the model's columns (e.g. age, sex); DICOM headers (PatientAge, PatientSex) fill what it lacks."),
     device: str = typer.Option("cpu", "--device", help="cpu (default), cuda, or auto (a GPU when one is visible): where the network runs; reading and preprocessing stay on the CPU."),
+    any_view: bool = typer.Option(False, "--any-view", help="Also score films whose DICOM header says lateral/oblique (ViewPosition) or another body part than the chest (BodyPartExamined); by default they are listed as skipped."),
 ) -> None:
-    """Probability of coronary calcium (CAC > 0) and CAC category from chest radiographs."""
+    """Probability of coronary calcium (CAC > 0) and CAC category from chest radiographs.
+
+    One CSV row per image, with a status: ok, skipped (a lateral or non-chest film, or a file in a folder that is
+    not a radiograph, with the reason in note) or error (unreadable; the others are still scored, the CSV is
+    written, and the exit code is 1).
+    """
     from ..console import stderr
 
     if threads:
@@ -57,8 +63,19 @@ def cxr(
         stderr.print(f"on {ext.get('n', '?')} synthetic radiographs of another phantom cohort: AUROC {a:.2f} "
                      f"(95% CI {ci[0]:.2f}-{ci[1]:.2f})")
     stderr.print("research use only: not validated on real patients' radiographs", style="yellow")
-    rows = predict_files(files, net, label, clinical=values)
+    for path, why in files.skipped:
+        stderr.print(f"skipped {path}: {why}", style="yellow")
+    rows = predict_files(files, net, label, clinical=values, on_error="record", any_view=any_view,
+                         skip_unsupported=files.from_folders)
     write_rows_csv(rows, csv)
+    skipped = [r for r in rows if r["status"] == "skipped"]
+    failed = [r for r in rows if r["status"] == "error"]
+    for r in skipped:
+        stderr.print(f"skipped {r['image']}: {r['note']}", style="yellow")
+    n_ap = sum(1 for r in rows if r["status"] == "ok" and r.get("view") == "AP")
+    if n_ap:
+        stderr.print(f"note: {n_ap} AP film(s); the bundled models learnt from PA projections (column note)",
+                     style="yellow")
     n_imp = sum(1 for r in rows if r.get("clinical_imputed"))
     if n_imp:
         stderr.print(f"note: {n_imp} image(s) lacked clinical values; the training mean or reference level was "
@@ -68,8 +85,19 @@ def cxr(
 
         write_json({"model": label, "arch": net.arch, "task": net.task, "trained_on": net.trained_on,
                     "preprocess": net.preprocess.to_dict(), "rows": rows}, json_out)
-    secs = sum(r["seconds"] for r in rows) / max(len(rows), 1)
-    stderr.print(f"{len(rows)} image(s) -> {csv} ({secs:.3f} s per image)")
+    scored = [r for r in rows if r["status"] == "ok"]
+    secs = sum(r["seconds"] for r in scored) / max(len(scored), 1)
+    stderr.print(f"{len(scored)} image(s) scored -> {csv} ({secs:.3f} s per image)"
+                 + (f"; {len(skipped)} skipped" if skipped else "") + (f"; {len(failed)} failed" if failed else ""))
+    if failed:
+        for r in failed[:5]:
+            typer.echo(f"error: {r['image']}: {r['note']}", err=True)
+        if len(failed) > 5:
+            typer.echo(f"error: ... and {len(failed) - 5} more (status error in {csv})", err=True)
+        raise typer.Exit(1)
+    if not scored:
+        typer.echo(f"error: no image was scored ({len(skipped)} skipped; reasons in {csv})", err=True)
+        raise typer.Exit(1)
 
 
 @evaluate_app.command("cxr")

@@ -95,7 +95,12 @@ def read_prediction_csv(path: str | os.PathLike) -> list[dict[str, Any]]:
     rows = read_csv_rows(path, "predictions")
     if not rows or not {"image", "p_cac_gt0"} <= set(rows[0]):
         raise InputError(f"{path}: needs the columns image and p_cac_gt0 (the CSV of 'hounsfield cxr --csv')")
-    for n, r in enumerate(rows, start=2):
+    # rows of images that were not scored (status skipped or error, no probability) are left out: their labels
+    # count as labels without a prediction
+    numbered = [(n, r) for n, r in enumerate(rows, start=2)
+                if not (r.get("status") in ("skipped", "error") and not (r.get("p_cac_gt0") or "").strip())]
+    rows = [r for _, r in numbered]
+    for n, r in numbered:
         try:
             r["p_cac_gt0"] = float(r["p_cac_gt0"])
         except ValueError:

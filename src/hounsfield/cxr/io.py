@@ -54,7 +54,8 @@ class Radiograph:
         say (PNG/JPEG).
     meta
         What is known: ``source``, ``format``, ``photometric``,
-        ``patient_id``, ``view``, ``bits``, ``decisions`` (list of strings)...
+        ``patient_id``, ``view`` (DICOM ViewPosition, upper case), ``body_part``
+        (BodyPartExamined), ``bits``, ``decisions`` (list of strings)...
     """
 
     pixels: np.ndarray
@@ -206,7 +207,8 @@ def _read_dicom(path: Path) -> Radiograph:
         decisions.append(f"pixel spacing from {spacing_tag}")
     meta = {
         "source": str(path), "format": "dicom", "photometric": photometric, "bits": bits,
-        "modality": modality or None, "view": str(ds.get("ViewPosition", "") or "") or None,
+        "modality": modality or None, "view": str(ds.get("ViewPosition", "") or "").strip().upper() or None,
+        "body_part": str(ds.get("BodyPartExamined", "") or "").strip().upper() or None,
         "patient_id": str(ds.get("PatientID", "") or "") or None,
         "transfer_syntax": str(getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", "") or "") or None,
         "decisions": decisions,

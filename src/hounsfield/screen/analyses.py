@@ -245,8 +245,11 @@ def cxr(path: Path, *, models_dir: str | None = None, dicom_outputs: bool = True
 
     model, label = resolve_model(None, models_dir)
     (row,) = predict_files([path], model, label)
-    values = {k: v for k, v in row.items() if isinstance(v, (int, float, str, bool)) or v is None}
-    sec = Section("cxr", "Coronary calcium from the chest radiograph", values=values)
+    if row["status"] != "ok":  # a lateral or non-chest film (view_check)
+        return Section("cxr", "Coronary calcium from the chest radiograph", status=NOT_ANALYSED, reason=row["note"])
+    values = {k: v for k, v in row.items() if k != "status" and (isinstance(v, (int, float, str, bool)) or v is None)}
+    sec = Section("cxr", "Coronary calcium from the chest radiograph", values=values,
+                  warnings=[row["note"]] if row.get("note") else [])
     sec.summary = [(k, _fmt(v, 3)) for k, v in values.items() if k != "image"]
     if label:
         sec.models.append({"name": label, "trained_on": values.get("trained_on", "")})
