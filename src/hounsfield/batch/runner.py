@@ -51,22 +51,9 @@ def _versions() -> dict[str, Any]:
 
 def _init_worker() -> None:
     """One thread per worker process: N workers on N cores scale instead of oversubscribing."""
-    from ..console import quiet_libraries
+    from .._workers import init_worker
 
-    quiet_libraries()
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    try:
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(1)
-    except ImportError:  # pragma: no cover
-        pass
-    try:
-        import torch
-
-        torch.set_num_threads(1)
-    except ImportError:  # pragma: no cover
-        pass
+    init_worker(torch=True)
 
 
 def run_exam(task_name: str, exam: Exam, out_root: str) -> dict[str, Any]:

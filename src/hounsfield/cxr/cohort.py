@@ -265,7 +265,9 @@ def phantom_cohort(
             if progress:
                 progress(len(done), n)
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        from .._workers import init_worker
+
+        with ProcessPoolExecutor(max_workers=workers, initializer=init_worker, initargs=(False,)) as pool:
             futs = {pool.submit(_phantom_one, *job): i for i, job in jobs.items()}
             for f in as_completed(futs):
                 done[futs[f]] = f.result()

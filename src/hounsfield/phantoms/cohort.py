@@ -50,7 +50,9 @@ def generate_cohort(n: int, seed: int, out: str | os.PathLike, *, formats: Itera
             if progress:
                 progress(done, n)
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        from .._workers import init_worker
+
+        with ProcessPoolExecutor(max_workers=workers, initializer=init_worker, initargs=(False,)) as pool:
             futs = {pool.submit(write_one, seed, i, str(out), formats, options): i for i in idx}
             for f in as_completed(futs):
                 results[futs[f]] = f.result()
