@@ -23,6 +23,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..io.dicom import has_dicom_marker
+
 __all__ = ["Exam", "find_exams"]
 
 _IMAGE = re.compile(r"\.(nii|nii\.gz|nrrd|mha|mhd)$", re.IGNORECASE)
@@ -45,15 +47,6 @@ class Exam:
     path: str
     kind: str  # "dicom", "image", "gated", "non_gated"
     prefix: str | None = None
-
-
-def _looks_dicom(path: Path) -> bool:
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(132)
-    except OSError:
-        return False
-    return len(head) == 132 and head[128:132] == b"DICM"
 
 
 def find_exams(root: str | os.PathLike) -> list[Exam]:
@@ -84,7 +77,7 @@ def find_exams(root: str | os.PathLike) -> list[Exam]:
         for n in images:
             exams.append(Exam(f"{rel}/{n}".lstrip("/"), str(here / n), "image"))
         others = [n for n in names if not _IMAGE.search(n) and n.upper() != "DICOMDIR" and not _NOT_DICOM.search(n)]
-        if others and (any(_DICOM_NAME.search(n) for n in others) or any(_looks_dicom(here / n) for n in others[:20])):
+        if others and (any(_DICOM_NAME.search(n) for n in others) or any(has_dicom_marker(here / n) for n in others[:20])):
             exams.append(Exam(rel or root.name, str(here), "dicom"))
     exams.sort(key=lambda e: e.id)
     return exams

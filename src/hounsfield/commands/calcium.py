@@ -59,9 +59,9 @@ def _read_roi(path: Path):
     from ..io import read
 
     if path.is_file() and not path.name.endswith((".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha", ".mhd")):
-        with open(path, "rb") as fh:
-            head = fh.read(132)
-        if head[128:132] == b"DICM":
+        from ..io import has_dicom_marker
+
+        if has_dicom_marker(path):
             import pydicom
 
             if str(getattr(pydicom.dcmread(path, stop_before_pixels=True), "Modality", "")) == "SEG":

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..errors import HounsfieldError, InputError, UnsupportedInputError
+from ..io.dicom import has_dicom_marker
 from .data import CATEGORY_NAMES
 from .clinical import read_clinical_csv
 from .io import RADIOGRAPH_SUFFIXES, read_radiograph
@@ -74,15 +75,6 @@ class Inputs(list):
         self.skipped = list(skipped)
 
 
-def _has_dicom_marker(path: Path) -> bool:
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(132)
-    except OSError:
-        return False
-    return len(head) == 132 and head[128:132] == b"DICM"
-
-
 def expand_inputs(inputs: Iterable[str | os.PathLike]) -> Inputs:
     """Files as given; folders expanded (recursively) to the radiograph files inside: names with a picture or DICOM
     ending, and extension-less files that carry the DICOM marker (``DICM`` at byte 128). ``DICOMDIR`` files and
@@ -100,7 +92,7 @@ def expand_inputs(inputs: Iterable[str | os.PathLike]) -> Inputs:
                 elif f.name.lower().endswith(RADIOGRAPH_SUFFIXES):
                     found.append(f)
                 elif f.suffix == "":
-                    if _has_dicom_marker(f):
+                    if has_dicom_marker(f):
                         found.append(f)
                     else:
                         out.skipped.append((f, "no file name ending and no DICOM marker"))

@@ -5,7 +5,8 @@ The only place in hounsfield that reads image files; everything returns a
 """
 
 from .checks import require_ct
-from .dicom import DicomSeries, Skipped, classify_gating, discover, read_dicom, read_dicom_volume, read_series
+from .dicom import (DicomSeries, Skipped, classify_gating, discover, has_dicom_marker, read_dicom, read_dicom_volume,
+                    read_series)
 from .dicom_write import write_dicom_series
 from .nifti import ITK_SUFFIXES, NIFTI_SUFFIXES, read_itk, read_nifti, write_itk, write_nifti
 from .readers import read, write
@@ -18,6 +19,7 @@ __all__ = [
     "Skipped",
     "classify_gating",
     "discover",
+    "has_dicom_marker",
     "read",
     "read_dicom",
     "read_dicom_volume",

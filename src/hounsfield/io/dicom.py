@@ -48,9 +48,20 @@ __all__ = [
     "read_dicom",
     "read_dicom_volume",
     "classify_gating",
+    "has_dicom_marker",
 ]
 
 log = logging.getLogger(__name__)
+
+
+def has_dicom_marker(path: str | os.PathLike) -> bool:
+    """True when the file carries the DICOM Part 10 marker (``DICM`` after the 128-byte preamble); reads 132 bytes."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(132)
+    except OSError:
+        return False
+    return len(head) == 132 and head[128:132] == b"DICM"
 
 SECONDARY_CAPTURE_PREFIX = "1.2.840.10008.5.1.4.1.1.7"
 _GATED_WORDS = re.compile(
