@@ -64,6 +64,78 @@ def test_body_centre_recentres_on_the_body():
     assert abs(i - 40.0) <= 0.5 and abs(j - 50.0) <= 0.5, (i, j)
 
 
+def _contrast_slice(aorta_hu: float = 300.0) -> np.ndarray:
+    """One axial slice (2 mm pixels; first index x, second y, anterior up) of a vertebra in a contrast scan.
+
+    Body: cortex 700 HU around cancellous bone of 150 HU, centre (40, 40), 30 mm wide, 26 mm deep. Behind it
+    the canal (0 HU) between two pedicles, closed by a lamina 4 mm thick.
+    In front of it, touching, an enhanced aorta of ``aorta_hu``: radius 15 mm, centre (40, 60), thicker than
+    the body.
+    """
+    a = np.full((80, 90), 30.0, np.float32)
+    x, y = np.mgrid[0:80, 0:90]
+    a[((x - 40) / 7.5) ** 2 + ((y - 40) / 6.5) ** 2 <= 1.0] = 700.0
+    a[((x - 40) / 6.5) ** 2 + ((y - 40) / 5.5) ** 2 <= 1.0] = 150.0
+    a[33:35, 26:35] = 700.0  # pedicles and lamina, 4 mm thick
+    a[45:47, 26:35] = 700.0
+    a[33:47, 24:26] = 700.0
+    a[35:45, 26:34] = 0.0  # canal
+    a[(x - 40) ** 2 + (y - 60.5) ** 2 <= 7.5 ** 2] = aorta_hu
+    return a
+
+
+def test_column_basin_leaves_the_aorta_for_the_body():
+    """The thickest bone above 100 HU is the enhanced aorta; the column is the thick basin behind it."""
+    from scipy import ndimage
+
+    p = dict(P.DEFAULT_PARAMS)
+    a = _contrast_slice()
+    bone = a > p["bone_hu"]
+    e = ndimage.distance_transform_edt(bone)
+    at = np.unravel_index(np.argmax(e), e.shape)
+    assert at[1] > 50  # the plain rule would take the aorta
+    column = P._column_basin(bone, a, at, p)
+    assert column is not None
+    cx, cy = np.argwhere(column).mean(axis=0)
+    assert abs(cx - 40) < 1.5 and 33 < cy < 45  # the body (and the arch behind it), not the aorta
+    assert not column[40, 62]
+    # without contrast the aorta is not bone: the thickest bone is the body and nothing changes
+    a0 = _contrast_slice(aorta_hu=40.0)
+    e0 = ndimage.distance_transform_edt(a0 > p["bone_hu"])
+    at0 = np.unravel_index(np.argmax(e0), e0.shape)
+    assert abs(at0[1] - 40) <= 3
+    assert P._column_basin(a0 > p["bone_hu"], a0, at0, p) is None
+
+
+def test_column_basin_keeps_a_body_with_a_thick_arch():
+    """A real lumbar arch can be as thick as the vessels: the body, with its arch behind, stays the column
+    (the arch has no bone behind it)."""
+    from scipy import ndimage
+
+    p = dict(P.DEFAULT_PARAMS)
+    a = _contrast_slice(aorta_hu=40.0)
+    a[30:50, 8:26] = 700.0  # a thick spinous process and laminae: 40 x 36 mm
+    bone = a > p["bone_hu"]
+    e = ndimage.distance_transform_edt(bone)
+    body_point = (40, 40)
+    assert P._column_basin(bone, a, body_point, p) is None
+    # and the thickest bone found in that arch is moved forward to the body
+    at = np.unravel_index(np.argmax(np.where(np.arange(90)[None, :] < 26, e, 0)), e.shape)
+    column = P._column_basin(bone, a, at, p)
+    assert column is not None and column[40, 40] and not column[at]
+
+
+def test_body_centre_ignores_an_enhanced_aorta_in_front():
+    """The anterior-most run of bone on the mid-sagittal line is the aorta; the body's centre is still found."""
+    g = np.repeat(_contrast_slice()[:, :, None], 5, axis=2)
+    p = dict(P.DEFAULT_PARAMS)
+    i, j = P._body_centre(g, 40.0, 40.0, 2, p)
+    assert abs(i - 40.0) <= 0.5 and abs(j - 40.0) <= 1.0, (i, j)
+    # the same from a start in the lamina (thin bone): the body is in front, and is kept
+    i, j = P._body_centre(g, 40.0, 25.0, 2, p)
+    assert abs(i - 40.0) <= 0.5 and abs(j - 40.0) <= 1.0, (i, j)
+
+
 def test_chest_only_patient_is_labelled_from_t1(tmp_path):
     """No sacrum and no rib-free vertebra below the ribs: T1 under the rib-free C7 anchors the count."""
     from hounsfield.io import read

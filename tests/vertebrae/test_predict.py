@@ -85,6 +85,25 @@ def test_synthetic_patient(phantom):
     assert res.mean_error_mm < 3.0
 
 
+def test_contrast_does_not_move_the_vertebrae(phantom, contrast_phantom):
+    """The same anatomy with an enhanced aorta and heart (HU of blood above that of the cancellous bone):
+    the same labels, each centroid within 2 mm of the non-contrast one (the aorta and the heart are thick
+    blobs above ``bone_hu`` in front of the column, and were taken for it before)."""
+    from hounsfield.vertebrae.evaluate import _phantom_truth
+
+    ct = read(contrast_phantom / "non_gated.nii.gz")
+    ref = _phantom_truth(contrast_phantom / "truth.json")
+    params = load_model().params
+    det = detect_vertebrae(ct, params)
+    res = evaluate_scan(det.centroids, ref)
+    assert res.identification_rate >= 0.95, [r.to_dict() for r in res.rows]
+    assert res.mean_error_mm < 3.0
+    plain = {c.label: np.asarray(c.xyz) for c in detect_vertebrae(read(phantom / "non_gated.nii.gz"), params).centroids}
+    enhanced = {c.label: np.asarray(c.xyz) for c in det.centroids}
+    assert set(enhanced) == set(plain)
+    assert max(float(np.linalg.norm(enhanced[k] - plain[k])) for k in plain) <= 2.0
+
+
 def test_no_spine_is_a_clear_error():
     from hounsfield.errors import InputError
     from hounsfield.volume import Volume

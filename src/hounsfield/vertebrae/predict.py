@@ -7,7 +7,14 @@ model file (:mod:`hounsfield.vertebrae.model`):
 2. **Spine centreline**: in every axial slice the point of the central,
    posterior half of the body farthest from non-bone (2-D distance transform
    of ``HU > bone_hu``) is the spinal column; a running median along z makes a
-   centreline.
+   centreline. When the thickest bone is not in the column (an enhanced aorta or
+   heart in a contrast scan is a thick blob above ``bone_hu`` too), the point is
+   taken from the column itself: the bone mask, with the interior of ring-shaped
+   bodies filled (holes above ``hole_hu``; the spinal canal stays open), is split
+   into basins of its distance transform (watershed, ``basin_level_mm``), and the
+   column is the most posterior basin at least ``thick_mm`` thick with bone
+   behind it (its arch). Vessels and heart lie in front of the spine, never
+   behind it.
 3. **Sacrum anchor**: going up from the pelvis, the top of the sacrum is the
    highest slice where the bone holding the centreline spreads more than
    ``sacrum_half_width_mm`` to both sides (alae and sacro-iliac joints) and is
@@ -33,7 +40,8 @@ model file (:mod:`hounsfield.vertebrae.model`):
 6. Centroids: the body centre at mid-height between two discs, in-plane
    position from the anterior-most run of bone on the mid-sagittal line
    (a cortical ring around sub-threshold cancellous bone is filled first),
-   re-centred on the body.
+   re-centred on the body. Thick basins other than the body's own (an enhanced
+   vessel lying against it) are left out of that search.
 """
 
 from __future__ import annotations
@@ -45,9 +53,11 @@ import numpy as np
 
 from ..errors import InputError
 from ..volume import Volume
-from .formats import Centroid, label_name
+from .formats import Centroid, label_name, label_number
 
 __all__ = ["Detection", "DEFAULT_PARAMS", "Prepared", "detect_vertebrae", "finish_detection", "label_map", "prepare"]
+
+_T12 = label_number("T12")
 
 DEFAULT_PARAMS: dict[str, float] = {
     "spacing_mm": 2.0,
@@ -80,6 +90,10 @@ DEFAULT_PARAMS: dict[str, float] = {
     "para_max_mm": 45.0,
     "gap_weight": 1.0,
     "gap_offset_mm": 4.0,
+    "hole_hu": 55.0,
+    "thick_mm": 7.0,
+    "basin_level_mm": 2.0,
+    "other_basin_mm": 6.0,
 }
 
 
@@ -143,6 +157,83 @@ def _rib_hit(b: np.ndarray, xs: np.ndarray, ys: np.ndarray, k: int, p: dict[str,
     return bool(left.any() and right.any())
 
 
+def _fill_bone_holes(mask: np.ndarray, hu: np.ndarray, hole_hu: float) -> np.ndarray:
+    """``mask`` (2-D) with its holes filled where their mean HU is above ``hole_hu``: the cancellous interior of
+    a body whose cortex is a closed ring, but not the spinal canal (CSF, cord and epidural fat are darker)."""
+    from scipy import ndimage
+
+    holes = ndimage.binary_fill_holes(mask) & ~mask
+    lab, n = ndimage.label(holes)
+    if n == 0:
+        return mask
+    mean = np.asarray(ndimage.mean(hu, lab, np.arange(1, n + 1)))
+    return mask | np.isin(lab, 1 + np.flatnonzero(mean > hole_hu))
+
+
+def _basins(mask: np.ndarray, sp: float, level_mm: float) -> tuple[np.ndarray, np.ndarray]:
+    """Split a 2-D mask into the watershed basins of its distance transform (mm), merging maxima less than
+    ``level_mm`` above their saddle: a vertebral body and a vessel touching it become two basins, one body stays
+    one. Returns (labels, distance transform in mm)."""
+    import SimpleITK as sitk
+    from scipy import ndimage
+
+    e = ndimage.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1] * sp
+    if not mask.any():
+        return np.zeros(mask.shape, np.int32), e
+    ws = sitk.MorphologicalWatershed(sitk.GetImageFromArray((-e).astype(np.float32)), level=level_mm,
+                                     markWatershedLine=False, fullyConnected=True)
+    lab = sitk.GetArrayFromImage(ws).astype(np.int32)
+    lab[~mask] = 0
+    return lab, e
+
+
+def _pick_column(lab: np.ndarray, e: np.ndarray, bone: np.ndarray, at: tuple[int, int],
+                 p: dict[str, float]) -> int | None:
+    """Basin label of the spinal column when the basin holding ``at`` is not it, else None.
+
+    ``lab``/``e``: basins and distance transform (mm) of the filled bone mask, ``bone``: the unfilled mask
+    (first axis left-right, second posterior to anterior). Candidates are the basins at least ``thick_mm``
+    thick; the column is the most posterior of them with bone behind it (a vertebral body has its arch
+    behind; the arch itself, however thick, has none, nor has a scapula at the edge of the box). An
+    enhanced aorta or heart is as thick as a body but lies in front of the spine, never behind it.
+    """
+    from scipy import ndimage
+
+    sp = p["spacing_mm"]
+    ids = np.unique(lab[lab > 0])
+    here = int(lab[at])
+    if ids.size < 2:
+        return None
+    peak = dict(zip(ids, np.asarray(ndimage.maximum(e, lab, ids))))
+    thick = [c for c in ids if peak[c] >= p["thick_mm"]]
+    if len(thick) < 2 or here not in thick:
+        return None
+    gap = max(int(round(4.0 / sp)), 1)
+    back, behind = {}, {}
+    for c in thick:
+        ii, jj = np.nonzero((lab == c) & (e >= 4.0))
+        back[c] = jj.min()
+        behind[c] = back[c] - gap > 0 and bool(bone[ii.min():ii.max() + 1, :back[c] - gap].any())
+    with_arch = [c for c in thick if behind[c]]
+    if not with_arch:
+        return None
+    best = min(with_arch, key=lambda c: back[c])
+    # move to the column when the thickest bone is in front of it (a vessel, the heart) or is thick bone
+    # with nothing behind it (a posterior element, a scapula)
+    if best == here or (behind[here] and back[best] >= back[here]):
+        return None
+    return int(best)
+
+
+def _column_basin(bone: np.ndarray, hu: np.ndarray, at: tuple[int, int], p: dict[str, float]) -> np.ndarray | None:
+    """Mask of the spinal column in a 2-D search box when the point ``at`` (the thickest bone) is not in it,
+    else None: the bone mask, with body interiors filled (:func:`_fill_bone_holes`), is split into basins
+    (:func:`_basins`) and the column picked by :func:`_pick_column`."""
+    lab, e = _basins(_fill_bone_holes(bone, hu, p["hole_hu"]), p["spacing_mm"], p["basin_level_mm"])
+    c = _pick_column(lab, e, bone, at, p)
+    return None if c is None else lab == c
+
+
 def _centreline(a: np.ndarray, p: dict[str, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     from scipy import ndimage
 
@@ -167,8 +258,13 @@ def _centreline(a: np.ndarray, p: dict[str, float]) -> tuple[np.ndarray, np.ndar
         sub = bone[x0:x1, :y1, k]
         if not sub.any():
             continue
-        e = ndimage.distance_transform_edt(np.pad(sub, 1)) [1:-1, 1:-1] * sp
+        e = ndimage.distance_transform_edt(np.pad(sub, 1))[1:-1, 1:-1] * sp
         i, j = np.unravel_index(np.argmax(e), e.shape)
+        column = _column_basin(sub, g[x0:x1, :y1, k], (i, j), p)
+        if column is not None:
+            # the thickest bone lies in front of the column: an enhanced vessel or the heart
+            e = ndimage.distance_transform_edt(np.pad(sub & column, 1))[1:-1, 1:-1] * sp
+            i, j = np.unravel_index(np.argmax(e), e.shape)
         xs[k], ys[k], score[k] = i + x0, j, e[i, j]
     valid = score >= 4.0
     w, wide = int(round(10 / sp)), int(round(40 / sp))
@@ -411,6 +507,39 @@ def _rib_levels(g: np.ndarray, xs: np.ndarray, ys: np.ndarray, bounds: list[tupl
     return out
 
 
+def _without_other_basins(g: np.ndarray, i0: int, j0: int, k: int, r: int, p: dict[str, float]) -> np.ndarray:
+    """Mean HU of slices k-1..k+1 in the window of half-width ``r`` around (i0, j0), with every basin at least
+    ``other_basin_mm`` thick other than the one holding (i0, j0) set to -1000: an enhanced aorta lying against
+    the body would otherwise be the anterior-most run of bone. The basins are found on a window 20 mm wider, so
+    that a vessel cut by the window's edge keeps its own maximum."""
+    from scipy import ndimage
+
+    sp = p["spacing_mm"]
+    m = int(20 / sp)
+    ks = slice(max(k - 1, 0), k + 2)
+    lo_i, lo_j = max(i0 - r, 0), max(j0 - r, 0)
+    wi, wj = max(lo_i - m, 0), max(lo_j - m, 0)
+    big = g[wi:i0 + r + 1 + m, wj:j0 + r + 1 + m, ks].mean(axis=2)
+    solid = _fill_bone_holes(ndimage.binary_closing(big > p["body_hu"], np.ones((3, 3), bool), border_value=0),
+                             big, p["hole_hu"])
+    lab, e = _basins(solid, sp, p["basin_level_mm"])
+    ids = np.unique(lab[lab > 0])
+    if ids.size > 1:
+        ci, cj = min(i0 - wi, lab.shape[0] - 1), min(j0 - wj, lab.shape[1] - 1)
+        own = lab[ci, cj]
+        if own == 0:  # the point is off the bone: the nearest basin
+            _, (ii, jj) = ndimage.distance_transform_edt(lab == 0, return_indices=True)
+            ci, cj = int(ii[ci, cj]), int(jj[ci, cj])
+            own = lab[ci, cj]
+        peak = np.zeros(int(lab.max()) + 1)
+        peak[ids] = ndimage.maximum(e, lab, ids)
+        if peak[own] >= p["thick_mm"]:
+            # only from a point in a body: from thin bone (an arch, a cortex) the body itself lies in front
+            big = np.where((lab > 0) & (lab != own) & (peak[lab] >= p["other_basin_mm"]), -1000.0, big)
+    di, dj = lo_i - wi, lo_j - wj
+    return big[di:di + (min(i0 + r + 1, g.shape[0]) - lo_i), dj:dj + (min(j0 + r + 1, g.shape[1]) - lo_j)]
+
+
 def _body_centre(g: np.ndarray, i: float, j: float, k: int, p: dict[str, float],
                  min_run_mm: float = 12.0) -> tuple[float, float]:
     """In-plane centre of the vertebral body near centreline point (i, j) of slice k.
@@ -427,8 +556,8 @@ def _body_centre(g: np.ndarray, i: float, j: float, k: int, p: dict[str, float],
     r = int(45 / sp)
     i0, j0 = int(round(i)), int(round(j))
     lo_i, lo_j = max(i0 - r, 0), max(j0 - r, 0)
-    win = g[lo_i:i0 + r + 1, lo_j:j0 + r + 1, max(k - 1, 0):k + 2].mean(axis=2) > p["body_hu"]
-    win = ndimage.binary_closing(win, np.ones((3, 3), bool), border_value=0)
+    hu = _without_other_basins(g, i0, j0, k, r, p)
+    win = ndimage.binary_closing(hu > p["body_hu"], np.ones((3, 3), bool), border_value=0)
     w = max(int(3 / sp), 1)
     band = int(25 / sp)
     ci = i0 - lo_i
@@ -845,7 +974,11 @@ def finish_detection(prep: Prepared, params: dict[str, float] | None = None) -> 
         # the column is continuous: where the centreline strays from the body below by more than
         # stray_mm (small bodies at the cervicothoracic junction, where a first rib or a shoulder holds
         # the deepest bone), the body below is the better start for the search
-        if prev is not None and np.hypot(seed[0] - prev[0], seed[1] - prev[1]) * sp > p["stray_mm"]:
+        # (cervical and thoracic only: down the lumbar lordosis the bodies legitimately move more than that
+        # from one level to the next, and a start taken from the body below can then lie in front of the
+        # body, in the aorta)
+        strayed = prev is not None and np.hypot(seed[0] - prev[0], seed[1] - prev[1]) * sp > p["stray_mm"]
+        if strayed and lab <= _T12:
             seed = prev
         # cervical bodies are small (15-17 mm deep, less near an end plate)
         i, j = _body_centre(g, seed[0], seed[1], kk, p, 6.0 if lab <= 7 else 12.0)
