@@ -187,19 +187,20 @@ def _basins(mask: np.ndarray, sp: float, level_mm: float) -> tuple[np.ndarray, n
     return lab, e
 
 
-def _pick_column(lab: np.ndarray, e: np.ndarray, bone: np.ndarray, at: tuple[int, int],
-                 p: dict[str, float]) -> int | None:
-    """Basin label of the spinal column when the basin holding ``at`` is not it, else None.
+def _column_basin(bone: np.ndarray, hu: np.ndarray, at: tuple[int, int], p: dict[str, float]) -> np.ndarray | None:
+    """Mask of the spinal column in a 2-D search box (first axis left-right, second posterior to anterior)
+    when the point ``at`` (the thickest bone) is not in it, else None.
 
-    ``lab``/``e``: basins and distance transform (mm) of the filled bone mask, ``bone``: the unfilled mask
-    (first axis left-right, second posterior to anterior). Candidates are the basins at least ``thick_mm``
-    thick; the column is the most posterior of them with bone behind it (a vertebral body has its arch
-    behind; the arch itself, however thick, has none, nor has a scapula at the edge of the box). An
-    enhanced aorta or heart is as thick as a body but lies in front of the spine, never behind it.
+    The bone mask, with body interiors filled (:func:`_fill_bone_holes`), is split into basins
+    (:func:`_basins`). Candidates are the basins at least ``thick_mm`` thick; the column is the most posterior
+    of them with bone behind it (a vertebral body has its arch behind; the arch itself, however thick, has
+    none, nor has a scapula at the edge of the box). An enhanced aorta or heart is as thick as a body but
+    lies in front of the spine, never behind it.
     """
     from scipy import ndimage
 
     sp = p["spacing_mm"]
+    lab, e = _basins(_fill_bone_holes(bone, hu, p["hole_hu"]), sp, p["basin_level_mm"])
     ids = np.unique(lab[lab > 0])
     here = int(lab[at])
     if ids.size < 2:
@@ -222,16 +223,7 @@ def _pick_column(lab: np.ndarray, e: np.ndarray, bone: np.ndarray, at: tuple[int
     # with nothing behind it (a posterior element, a scapula)
     if best == here or (behind[here] and back[best] >= back[here]):
         return None
-    return int(best)
-
-
-def _column_basin(bone: np.ndarray, hu: np.ndarray, at: tuple[int, int], p: dict[str, float]) -> np.ndarray | None:
-    """Mask of the spinal column in a 2-D search box when the point ``at`` (the thickest bone) is not in it,
-    else None: the bone mask, with body interiors filled (:func:`_fill_bone_holes`), is split into basins
-    (:func:`_basins`) and the column picked by :func:`_pick_column`."""
-    lab, e = _basins(_fill_bone_holes(bone, hu, p["hole_hu"]), p["spacing_mm"], p["basin_level_mm"])
-    c = _pick_column(lab, e, bone, at, p)
-    return None if c is None else lab == c
+    return lab == best
 
 
 def _centreline(a: np.ndarray, p: dict[str, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
