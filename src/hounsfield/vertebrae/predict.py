@@ -170,14 +170,16 @@ def _fill_bone_holes(mask: np.ndarray, hu: np.ndarray, hole_hu: float) -> np.nda
     return mask | np.isin(lab, 1 + np.flatnonzero(mean > hole_hu))
 
 
-def _basins(mask: np.ndarray, sp: float, level_mm: float) -> tuple[np.ndarray, np.ndarray]:
-    """Split a 2-D mask into the watershed basins of its distance transform (mm), merging maxima less than
-    ``level_mm`` above their saddle: a vertebral body and a vessel touching it become two basins, one body stays
-    one. Returns (labels, distance transform in mm)."""
+def _basins(mask: np.ndarray, sp: float, level_mm: float,
+            e: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Split a 2-D mask into the watershed basins of its distance transform (mm; ``e`` when already computed),
+    merging maxima less than ``level_mm`` above their saddle: a vertebral body and a vessel touching it become
+    two basins, one body stays one. Returns (labels, distance transform in mm)."""
     import SimpleITK as sitk
     from scipy import ndimage
 
-    e = ndimage.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1] * sp
+    if e is None:
+        e = ndimage.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1] * sp
     if not mask.any():
         return np.zeros(mask.shape, np.int32), e
     ws = sitk.MorphologicalWatershed(sitk.GetImageFromArray((-e).astype(np.float32)), level=level_mm,
@@ -200,7 +202,15 @@ def _column_basin(bone: np.ndarray, hu: np.ndarray, at: tuple[int, int], p: dict
     from scipy import ndimage
 
     sp = p["spacing_mm"]
-    lab, e = _basins(_fill_bone_holes(bone, hu, p["hole_hu"]), sp, p["basin_level_mm"])
+    solid = _fill_bone_holes(bone, hu, p["hole_hu"])
+    e = ndimage.distance_transform_edt(np.pad(solid, 1))[1:-1, 1:-1] * sp
+    # two thick basins need two maxima >= thick_mm; local maxima (3 x 3) include every regional maximum and a
+    # connected set of them is one plateau, so fewer than two such sets leave nothing to choose between (most
+    # slices without contrast): skip the watershed
+    peaks = (e >= p["thick_mm"]) & (e == ndimage.maximum_filter(e, size=3))
+    if ndimage.label(peaks, np.ones((3, 3), bool))[1] < 2:
+        return None
+    lab, e = _basins(solid, sp, p["basin_level_mm"], e)
     ids = np.unique(lab[lab > 0])
     here = int(lab[at])
     if ids.size < 2:
