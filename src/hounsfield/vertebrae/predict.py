@@ -157,6 +157,14 @@ def _rib_hit(b: np.ndarray, xs: np.ndarray, ys: np.ndarray, k: int, p: dict[str,
     return bool(left.any() and right.any())
 
 
+def _edt_mm(mask: np.ndarray, sp: float) -> np.ndarray:
+    """Distance (mm) from each pixel of a 2-D mask to the nearest pixel outside it, the edge of the box counting
+    as outside (a structure cut by the search box is no thicker than what is inside)."""
+    from scipy import ndimage
+
+    return ndimage.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1] * sp
+
+
 def _fill_bone_holes(mask: np.ndarray, hu: np.ndarray, hole_hu: float) -> np.ndarray:
     """``mask`` (2-D) with its holes filled where their mean HU is above ``hole_hu``: the cancellous interior of
     a body whose cortex is a closed ring, but not the spinal canal (CSF, cord and epidural fat are darker)."""
@@ -176,10 +184,9 @@ def _basins(mask: np.ndarray, sp: float, level_mm: float,
     merging maxima less than ``level_mm`` above their saddle: a vertebral body and a vessel touching it become
     two basins, one body stays one. Returns (labels, distance transform in mm)."""
     import SimpleITK as sitk
-    from scipy import ndimage
 
     if e is None:
-        e = ndimage.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1] * sp
+        e = _edt_mm(mask, sp)
     if not mask.any():
         return np.zeros(mask.shape, np.int32), e
     ws = sitk.MorphologicalWatershed(sitk.GetImageFromArray((-e).astype(np.float32)), level=level_mm,
@@ -203,7 +210,7 @@ def _column_basin(bone: np.ndarray, hu: np.ndarray, at: tuple[int, int], p: dict
 
     sp = p["spacing_mm"]
     solid = _fill_bone_holes(bone, hu, p["hole_hu"])
-    e = ndimage.distance_transform_edt(np.pad(solid, 1))[1:-1, 1:-1] * sp
+    e = _edt_mm(solid, sp)
     # two thick basins need two maxima >= thick_mm; local maxima (3 x 3) include every regional maximum and a
     # connected set of them is one plateau, so fewer than two such sets leave nothing to choose between (most
     # slices without contrast): skip the watershed
@@ -260,12 +267,12 @@ def _centreline(a: np.ndarray, p: dict[str, float]) -> tuple[np.ndarray, np.ndar
         sub = bone[x0:x1, :y1, k]
         if not sub.any():
             continue
-        e = ndimage.distance_transform_edt(np.pad(sub, 1))[1:-1, 1:-1] * sp
+        e = _edt_mm(sub, sp)
         i, j = np.unravel_index(np.argmax(e), e.shape)
         column = _column_basin(sub, g[x0:x1, :y1, k], (i, j), p)
         if column is not None:
             # the thickest bone lies in front of the column: an enhanced vessel or the heart
-            e = ndimage.distance_transform_edt(np.pad(sub & column, 1))[1:-1, 1:-1] * sp
+            e = _edt_mm(sub & column, sp)
             i, j = np.unravel_index(np.argmax(e), e.shape)
         xs[k], ys[k], score[k] = i + x0, j, e[i, j]
     valid = score >= 4.0
