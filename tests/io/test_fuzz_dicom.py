@@ -51,3 +51,21 @@ def test_corrupted_series_never_crashes(tmp_path_factory, valid_files, which, m)
         assert str(exc) and "\n" not in str(exc).strip()
     else:
         assert isinstance(vol, Volume) and vol.array.ndim == 3 and np.isfinite(vol.affine).all()
+
+
+def test_unparsable_rescale_slope_skips_that_file(tmp_path, valid_files):
+    """Found by the fuzzer (session 11): one flipped byte turned RescaleSlope '1 ' into '\\x01 '. pydicom reads the
+    value anyway; converting it to a number raised ValueError out of the reader. That file is skipped with its
+    reason, and the other two slices are read."""
+    from hounsfield.io import discover
+
+    bad = bytearray(valid_files[1])
+    i = bytes(bad).index(b"(\x00S\x10DS\x02\x001 ")  # (0028,1053) RescaleSlope, DS, length 2, "1 "
+    bad[i + 8] = 1
+    for n, data in enumerate(valid_files):
+        (tmp_path / f"IM{n + 1}.dcm").write_bytes(bytes(bad) if n == 1 else data)
+    series, skipped = discover(tmp_path)
+    assert [len(s.slices) for s in series] == [2]
+    assert [(Path(s.path).name, s.reason.split(" (")[0]) for s in skipped] == [("IM2.dcm", "invalid header value")]
+    vol = read(tmp_path, allow_single_slice=True)
+    assert vol.shape[2] == 2

@@ -296,7 +296,10 @@ def discover(
             if ds is None:
                 skipped.append(Skipped(str(path), why or "unreadable"))
                 continue
-            recs, why = _slices_of(path, ds)
+            try:
+                recs, why = _slices_of(path, ds)
+            except (TypeError, ValueError, OverflowError) as exc:  # a header value that is not what its VR says
+                recs, why = [], f"invalid header value ({type(exc).__name__}: {str(exc)[:120]})"
             if why:
                 skipped.append(Skipped(str(path), why))
             slices.extend(recs)
