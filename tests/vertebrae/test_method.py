@@ -53,6 +53,22 @@ def test_body_centre_fills_an_osteoporotic_ring():
     assert abs(i - 40.0) <= 0.5 and abs(j - 50.0) <= 0.5, (i, j)
 
 
+def test_body_centre_takes_the_whole_patchy_osteoporotic_body():
+    """Cancellous bone above body_hu in the body's front half only (130 HU) and below it behind (80 HU): the
+    run of bone above body_hu is 14 mm, long enough to be taken for the body, and its middle lies 6 mm in front
+    of the body's centre. The body goes on back to the canal (0 HU), so the centre is the body's."""
+    a = _ring_vertebra_slice()
+    x, y = np.mgrid[0:80, 0:90]
+    inner = ((x - 40) / 6.5) ** 2 + ((y - 50) / 5.5) ** 2 <= 1.0
+    a[inner & (y >= 50)] = 130.0
+    a[inner & (y < 50)] = 80.0
+    g = np.repeat(a[:, :, None], 5, axis=2)
+    i, j = P._body_centre(g, 40.0, 50.0, 2, dict(P.DEFAULT_PARAMS))
+    assert abs(i - 40.0) <= 0.5 and abs(j - 50.0) <= 0.5, (i, j)
+    # the body's back is its posterior cortex (y = 44), in front of the canal
+    assert P._posterior_wall(a[38:43].mean(axis=0), 50, P.DEFAULT_PARAMS["hole_hu"]) == 44
+
+
 def test_body_centre_recentres_on_the_body():
     """A centreline 6 mm to the side of the body still gives the body's own centre."""
     a = np.full((80, 90), 30.0, np.float32)

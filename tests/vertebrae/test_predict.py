@@ -7,7 +7,7 @@ import pytest
 
 from hounsfield.io import read
 from hounsfield.vertebrae.evaluate import evaluate_scan
-from hounsfield.vertebrae.formats import body_centroids, label_number, totalseg_to_verse
+from hounsfield.vertebrae.formats import body_centroids, label_name, label_number, totalseg_to_verse
 from hounsfield.vertebrae.model import load_model
 from hounsfield.vertebrae.predict import detect_vertebrae, label_map
 
@@ -45,6 +45,16 @@ def test_real_abdomen_s1_to_t12_identified(abdomen, abdomen_detection):
     # head to tail in the output, world z decreasing
     z = [c.xyz[2] for c in det.centroids]
     assert z == sorted(z, reverse=True)
+
+
+def test_real_abdomen_body_centres_are_not_in_front_of_the_bodies(abdomen, abdomen_detection):
+    """The real abdomen's vertebrae are osteoporotic: cancellous bone of 60-130 HU, partly under body_hu. Taking
+    the run of bone above body_hu for the body put L1's centre 14 mm in front of the reference and the mean error
+    at 8.1 mm (session 10); the body runs back to the canal now."""
+    res = evaluate_scan(abdomen_detection.centroids, abdomen[1], "ct_abdomen", labels=S1_TO_T12)
+    dy = {label_name(r.label): r.predicted[1] - r.reference[1] for r in res.rows}
+    assert all(abs(v) < 6.0 for v in dy.values()), dy
+    assert res.mean_error_mm < 7.0, res.mean_error_mm
 
 
 def test_real_abdomen_without_sacrum_uses_ribs(abdomen):

@@ -549,6 +549,22 @@ def _without_other_basins(g: np.ndarray, i0: int, j0: int, k: int, r: int, p: di
     return big[di:di + (min(i0 + r + 1, g.shape[0]) - lo_i), dj:dj + (min(j0 + r + 1, g.shape[1]) - lo_j)]
 
 
+def _posterior_wall(profile: np.ndarray, start: int, hole_hu: float) -> int:
+    """Back of the vertebral body on a mid-sagittal HU ``profile`` (index rising anteriorly), from the back
+    ``start`` of its anterior run of bone above ``body_hu``: the run goes on backwards while the profile stays
+    above ``hole_hu``. Osteoporotic cancellous bone (60-110 HU) falls below ``body_hu`` in places and cuts the
+    run short, leaving its middle near the anterior cortex; the canal behind the body (CSF, epidural fat) and
+    the soft tissue round it stay below ``hole_hu``.
+
+    >>> _posterior_wall(np.array([10, 140, 90, 80, 150, 160, 20.]), 4, 55.0)
+    1
+    """
+    lo = start
+    while lo > 0 and profile[lo - 1] >= hole_hu:
+        lo -= 1
+    return lo
+
+
 def _body_centre(g: np.ndarray, i: float, j: float, k: int, p: dict[str, float],
                  min_run_mm: float = 12.0) -> tuple[float, float]:
     """In-plane centre of the vertebral body near centreline point (i, j) of slice k.
@@ -595,6 +611,8 @@ def _body_centre(g: np.ndarray, i: float, j: float, k: int, p: dict[str, float],
         if not runs:
             break
         run = runs[-1]
+        lo = _posterior_wall(hu[max(ci - w, 0):ci + w + 1].mean(axis=0), int(run[0]), p["hole_hu"])
+        run = np.arange(lo, run[-1] + 1)
         rows = win[max(ci - band, 0):ci + band + 1, run[0]:run[-1] + 1]
         xi = np.flatnonzero(rows.any(axis=1))
         xc = float(np.argwhere(rows)[:, 0].mean()) + max(ci - band, 0) if xi.size else float(ci)
