@@ -233,3 +233,19 @@ def test_fixed_count_score_tells_twelve_from_thirteen():
         else:
             assert in13 == [int(k) for k in discs[1:-1]] and s13 == pytest.approx(12 * 3.0) and s13 > s12
     assert P._dp_fixed_count(f, 0, 100, 12, p, None, with_score=True) == (None, -np.inf)
+
+
+def test_disc_trough_centres_the_disc_between_its_end_plates():
+    """The HU profile down the real abdomen's L4/L5 (2 mm slices, z rising): L5's upper end plate, the disc
+    (97, 83 HU), L4's lower end plate. The slope energy put the disc at the bright end plate (index 6); the disc
+    is the trough between the plates. A body's interior between its own plates (index 13-18 here, 12 mm) is
+    too tall to be taken for a disc; air in the disk (a lung apex) is not a disc either."""
+    prof = np.array([82, 90, 101, 163, 207, 180, 162, 97, 83, 118, 226, 229, 153, 117, 98, 88, 87, 91, 102,
+                     143, 164, 87.0])
+    p = dict(P.DEFAULT_PARAMS)
+    assert P._disc_trough(prof, 10, p) == 8.0
+    assert P._disc_trough(prof, 11, p) == 8.0
+    assert P._disc_trough(prof, 16, p) == 16.0  # the body's interior: 12 mm below half depth, not a disc
+    air = prof.copy()
+    air[7:10] = [-120, -150, -90]
+    assert P._disc_trough(air, 10, p) == 10.0

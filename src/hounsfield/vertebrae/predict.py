@@ -85,6 +85,9 @@ DEFAULT_PARAMS: dict[str, float] = {
     "body_hu": 100.0,
     "disc_cost": 0.75,
     "disc_sigma_mm": 3.0,
+    "trough_hu": 40.0,  # a disc darker than both end plates by this much is centred on its trough
+    "trough_search_mm": 6.0,
+    "trough_max_mm": 10.0,
     "height_prior_weight": 3.0,
     "para_min_mm": 25.0,
     "para_max_mm": 45.0,
@@ -503,6 +506,48 @@ def _dp_discs(f: np.ndarray, lo: int, hi: int, start: int | None, p: dict[str, f
             break
         k, d = kp, pd
     return sorted(lo + c for c in chain), total
+
+
+def _disc_trough(prof: np.ndarray, k: int, p: dict[str, float]) -> float:
+    """Height of the disc found at slice ``k``, for the bodies' centres: the middle of the dark trough between
+    two bright end plates when the HU profile along the column shows one within ``trough_search_mm``.
+
+    The disc evidence is the slope energy of the profile, whose peak lies on the steeper side of the disc (the
+    brighter end plate): up to 7 mm off in the real osteoporotic abdomen. A trough counts when it lies at least
+    ``trough_hu`` below the brightest slice within 10 mm on each side (the end plates), the part of it below
+    half that depth is at most ``trough_max_mm`` tall (a disc; a body's cancellous interior between its own end
+    plates is taller), and it is not below 0 HU (air or fat in the disk: a lung apex, a gap in the column).
+    The nearest such trough to ``k`` gives the middle of that part; without one (a bright sclerotic
+    endplate-disc complex, a faint disc) ``k`` stays.
+
+    >>> prof = np.array([100, 100, 200, 180, 90, 80, 85, 160, 240, 100, 100.])
+    >>> float(_disc_trough(prof, 7, {"spacing_mm": 2.0, "trough_hu": 40.0, "trough_search_mm": 6.0,
+    ...                              "trough_max_mm": 10.0}))
+    5.0
+    """
+    sp = p["spacing_mm"]
+    r, f = int(round(p["trough_search_mm"] / sp)), int(round(10.0 / sp))
+    n = len(prof)
+    best: tuple[int, float] | None = None
+    for m in range(max(k - r, 1), min(k + r, n - 2) + 1):
+        x = prof[m]
+        if not (np.isfinite(x) and x >= 0.0 and x <= prof[m - 1] and x <= prof[m + 1]):
+            continue  # below water the disk holds air or fat (lung apex, a gap in the column): no disc trough
+        left, right = prof[max(m - f, 0):m], prof[m + 1:m + f + 1]
+        if not (np.isfinite(left).any() and np.isfinite(right).any()):
+            continue
+        depth = min(np.nanmax(left), np.nanmax(right)) - x
+        if depth < p["trough_hu"]:
+            continue
+        half = x + 0.5 * depth
+        lo = hi = m
+        while lo > 0 and prof[lo - 1] < half:
+            lo -= 1
+        while hi < n - 1 and prof[hi + 1] < half:
+            hi += 1
+        if (hi - lo + 1) * sp <= p["trough_max_mm"] and (best is None or abs(m - k) < abs(best[0] - k)):
+            best = (m, 0.5 * (lo + hi))
+    return float(k) if best is None else best[1]
 
 
 def _rib_levels(g: np.ndarray, xs: np.ndarray, ys: np.ndarray, bounds: list[tuple[int, int]],
@@ -992,11 +1037,15 @@ def finish_detection(prep: Prepared, params: dict[str, float] | None = None) -> 
                             float(np.interp(k_s1, np.arange(len(ys)), np.nan_to_num(ys))), int(round(k_s1)), p)
         cents.append(Centroid(sacral_label, tuple(float(v) for v in iso.world([i, j, k_s1])), conf_base))  # type: ignore[arg-type]
     prev: tuple[float, float] | None = None
+    on_disc = set(int(k) for k in discs)
     for m, ((k0, k1), lab) in enumerate(zip(bounds, labels)):
         if lab < 1 or (lab > 25 and lab != 28):
             continue
-        kc = 0.5 * (k0 + k1)
-        kk = int(round(kc))
+        # the body is searched at mid-height between the discs as found; its height is taken between the discs'
+        # troughs where the profile shows them
+        kk = int(round(0.5 * (k0 + k1)))
+        kc = 0.5 * (_disc_trough(prof, k0, p) if k0 in on_disc else k0) + 0.5 * (
+            _disc_trough(prof, k1, p) if k1 in on_disc else k1)
         seed = (float(xs[kk]), float(ys[kk]))
         # the column is continuous: where the centreline strays from the body below by more than
         # stray_mm (small bodies at the cervicothoracic junction, where a first rib or a shoulder holds
