@@ -98,3 +98,17 @@ def test_errors(tmp_path):
     path = write_radiograph_dicom(Radiograph(np.zeros((8, 8)), None), tmp_path / "ct.dcm", extra={"Modality": "CT"})
     with pytest.raises(UnsupportedInputError):
         read_radiograph(path)
+
+
+def test_corrupt_header_element_is_one_input_error(fixtures_dir, tmp_path):
+    """Found by fuzzing the real CR film (session 11): one changed byte in the value representation of
+    PixelSpacing (0028,0030). pydicom reads the file and raises NotImplementedError only when the element is
+    first read, after the pixels; that escaped the reader as a traceback. It is one InputError now, naming the
+    file, so `hounsfield cxr` marks that row as an error and scores the others."""
+    data = bytearray((fixtures_dir / "cxr" / DCM).read_bytes())
+    i = bytes(data).index(b"\x28\x00\x30\x00DS")  # (0028,0030) PixelSpacing, explicit VR "DS"
+    data[i + 5] = 0x06
+    bad = tmp_path / "corrupt_spacing.dcm"
+    bad.write_bytes(bytes(data))
+    with pytest.raises(InputError, match="corrupt_spacing.dcm: unreadable radiograph"):
+        read_radiograph(bad)

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError, UnsupportedInputError
+from ..errors import HounsfieldError, InputError, UnsupportedInputError
 
 __all__ = ["Radiograph", "read_radiograph", "write_png", "write_radiograph_dicom", "RADIOGRAPH_SUFFIXES",
            "is_radiograph_file"]
@@ -238,9 +238,14 @@ def read_radiograph(path: str | os.PathLike) -> Radiograph:
         raise InputError(f"{path}: is a folder; give radiograph files (or a glob)")
     if path.stat().st_size == 0:
         raise InputError(f"{path}: empty file")
-    if path.name.lower().endswith(PICTURE_SUFFIXES):
-        return _read_picture(path)
-    return _read_dicom(path)
+    try:
+        if path.name.lower().endswith(PICTURE_SUFFIXES):
+            return _read_picture(path)
+        return _read_dicom(path)
+    except HounsfieldError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a corrupt header element surfaces when it is first read
+        raise InputError(f"{path}: unreadable radiograph ({type(exc).__name__}: {str(exc)[:160]})") from None
 
 
 def write_png(radiograph: Radiograph | np.ndarray, path: str | os.PathLike, bits: int = 8) -> Path:
