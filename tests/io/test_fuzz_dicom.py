@@ -69,3 +69,17 @@ def test_unparsable_rescale_slope_skips_that_file(tmp_path, valid_files):
     assert [(Path(s.path).name, s.reason.split(" (")[0]) for s in skipped] == [("IM2.dcm", "invalid header value")]
     vol = read(tmp_path, allow_single_slice=True)
     assert vol.shape[2] == 2
+
+
+def test_unreadable_series_description_does_not_stop_the_read(tmp_path, valid_files):
+    """Found by the fuzzer (session 11): one byte of the value representation of SeriesDescription (0008,103E)
+    in the series' first file. pydicom parses an element when it is first read, and reading the description
+    raised NotImplementedError out of the reader. The description is not needed for the volume: all three
+    slices are read."""
+    bad = bytearray(valid_files[0])
+    i = bytes(bad).index(b"\x08\x00\x3e\x10LO")  # (0008,103E) SeriesDescription, explicit VR "LO"
+    bad[i + 5] = 0
+    for n, data in enumerate(valid_files):
+        (tmp_path / f"IM{n + 1}.dcm").write_bytes(bytes(bad) if n == 0 else data)
+    vol = read(tmp_path, allow_single_slice=True)
+    assert vol.shape[2] == 3

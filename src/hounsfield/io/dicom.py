@@ -37,7 +37,7 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-from ..errors import InputError, UnsupportedInputError
+from ..errors import HounsfieldError, InputError, UnsupportedInputError
 from ..volume import LPS_TO_RAS, Volume, VolumeMeta
 
 __all__ = [
@@ -107,11 +107,11 @@ class DicomSeries:
 
     @property
     def description(self) -> str:
-        return str(getattr(self.header, "SeriesDescription", "") or "")
+        return str(_get(self.header, "SeriesDescription", "") or "")
 
     @property
     def modality(self) -> str:
-        return str(getattr(self.header, "Modality", "") or "")
+        return str(_get(self.header, "Modality", "") or "")
 
     @property
     def folder(self) -> Path:
@@ -298,7 +298,7 @@ def discover(
                 continue
             try:
                 recs, why = _slices_of(path, ds)
-            except (TypeError, ValueError, OverflowError) as exc:  # a header value that is not what its VR says
+            except Exception as exc:  # noqa: BLE001 - a header element that does not parse (pydicom reads lazily)
                 recs, why = [], f"invalid header value ({type(exc).__name__}: {str(exc)[:120]})"
             if why:
                 skipped.append(Skipped(str(path), why))
@@ -472,6 +472,10 @@ def read_series(
 ) -> Volume:
     """Read the pixels of one :class:`DicomSeries` into a :class:`Volume`.
 
+    Anything else that goes wrong while reading the files (pydicom parses header elements when they are first
+    read, so a corrupt one surfaces here rather than at discovery) is one :class:`InputError` naming the
+    series' first file.
+
     Parameters
     ----------
     uneven
@@ -484,6 +488,24 @@ def read_series(
     """
     if uneven not in ("resample", "refuse"):
         raise ValueError("uneven must be 'resample' or 'refuse'")
+    try:
+        return _read_series(series, uneven=uneven, allow_single_slice=allow_single_slice, threads=threads)
+    except HounsfieldError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        first = series.slices[0].path if series.slices else "?"
+        raise InputError(f"{first}: the DICOM series cannot be read ({type(exc).__name__}: "
+                         f"{str(exc)[:160]})") from None
+
+
+def _read_series(
+    series: DicomSeries,
+    *,
+    uneven: str = "resample",
+    allow_single_slice: bool = False,
+    threads: int | None = None,
+) -> Volume:
+    """The body of :func:`read_series`."""
     slices = series.slices
     if not slices:
         raise InputError("empty series")
