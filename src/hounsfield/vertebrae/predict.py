@@ -597,7 +597,7 @@ def _without_other_basins(g: np.ndarray, i0: int, j0: int, k: int, r: int, p: di
 def _posterior_wall(profile: np.ndarray, start: int, hole_hu: float) -> int:
     """Back of the vertebral body on a mid-sagittal HU ``profile`` (index rising anteriorly), from the back
     ``start`` of its anterior run of bone above ``body_hu``: the run goes on backwards while the profile stays
-    above ``hole_hu``. Osteoporotic cancellous bone (60-110 HU) falls below ``body_hu`` in places and cuts the
+    above ``hole_hu``. Osteoporotic cancellous bone (60-130 HU) falls below ``body_hu`` in places and cuts the
     run short, leaving its middle near the anterior cortex; the canal behind the body (CSF, epidural fat) and
     the soft tissue round it stay below ``hole_hu``.
 
@@ -616,9 +616,9 @@ def _body_centre(g: np.ndarray, i: float, j: float, k: int, p: dict[str, float],
 
     On the mid-sagittal line through (i, j) the body is the anterior-most run of
     bone at least ``min_run_mm`` long (a ring of cortex around cancellous bone
-    below ``body_hu`` - osteoporosis - is filled first); its AP middle is the
-    centre's y, and the centroid of the bone in those rows (within 25 mm of the
-    midline) its x.
+    below ``body_hu`` - osteoporosis - is filled first), continued backwards to
+    the canal (:func:`_posterior_wall`); its AP middle is the centre's y, and the
+    centroid of the bone in those rows (within 25 mm of the midline) its x.
     """
     from scipy import ndimage
 
