@@ -107,6 +107,50 @@ def _run(fn: Callable[..., Section], *args: Any, **kwargs: Any) -> Section:
     return sec
 
 
+#: vertebral levels both the levels model and the vertebra detector report, and how far apart (mm) their heights
+#: may lie before the report says they disagree (less than a vertebra's height, 25-35 mm)
+CROSS_CHECK_LEVELS = ("T12", "L3")
+CROSS_CHECK_MM = 20.0
+
+
+def cross_check_levels(sections: list[Section]) -> None:
+    """Two independent methods name T12 and L3: the levels model (MIPs) and the vertebra detector. Where both ran
+    and they disagree, whether the level is in the field of view or where it is (more than
+    :data:`CROSS_CHECK_MM` apart), both sections get the same warning; neither answer is changed.
+
+    >>> lev = Section("levels", "", values={"T12_slice": None, "T12_z_mm": None, "T12_confidence": 0.997,
+    ...                                     "L3_slice": 40, "L3_z_mm": 300.0})
+    >>> ver = Section("vertebrae", "", values={"vertebrae": [{"label": "T12", "centroid_mm": [0, 0, 617.0]},
+    ...                                                      {"label": "L3", "centroid_mm": [0, 0, 304.0]}]})
+    >>> cross_check_levels([lev, ver])
+    >>> ver.warnings == lev.warnings
+    True
+    >>> print(ver.warnings[0])
+    T12: the vertebra detector labels it at z = 617.0 mm, the levels model finds it outside the field of view (p = 1.00); at least one of them is wrong, check the images
+    """
+    by = {s.name: s for s in sections}
+    lev, ver = by.get("levels"), by.get("vertebrae")
+    if lev is None or ver is None or lev.status != DONE or ver.status != DONE:
+        return
+    cents = {v["label"]: float(v["centroid_mm"][2]) for v in ver.values.get("vertebrae", [])}
+    for name in CROSS_CHECK_LEVELS:
+        if name not in cents or f"{name}_slice" not in lev.values:
+            continue
+        zv, zl = cents[name], lev.values.get(f"{name}_z_mm")
+        if lev.values[f"{name}_slice"] is None:
+            p = lev.values.get(f"{name}_confidence")
+            msg = (f"{name}: the vertebra detector labels it at z = {zv:.1f} mm, the levels model finds it outside "
+                   f"the field of view" + (f" (p = {p:.2f})" if p is not None else ""))
+        elif zl is not None and abs(zl - zv) > CROSS_CHECK_MM:
+            msg = (f"{name}: the levels model puts it at z = {zl:.1f} mm, the vertebra detector at z = {zv:.1f} mm "
+                   f"({abs(zl - zv):.0f} mm apart)")
+        else:
+            continue
+        msg += "; at least one of them is wrong, check the images"
+        for sec in (lev, ver):
+            sec.warnings.append(msg)
+
+
 def screen(
     input: str | os.PathLike,
     outdir: str | os.PathLike,
@@ -144,6 +188,7 @@ def screen(
         }
         for fn in (analyses.calcium, analyses.levels, analyses.vertebrae):
             res.sections.append(_run(fn, volume, models_dir=models_dir, dicom_outputs=dicom_outputs))
+        cross_check_levels(res.sections)
     _write_outputs(res, out, report=report)
     res.seconds = time.perf_counter() - t0
     from ..io.sidecar import write_json
