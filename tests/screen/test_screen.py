@@ -93,6 +93,7 @@ def test_screen_real_abdomen(tmp_path):
     cross = [w for w in ver.warnings if "at least one of them is wrong" in w]
     assert [w.split(":")[0] for w in cross] == ["T12"] and "outside the field of view" in cross[0]
     assert cross[0] in lev.warnings
+    assert res.flat()["levels_cross_check"] == "T12"  # the cohort table's column
 
 
 def test_screen_real_contrast_cta_refuses_calcium(tmp_path):

@@ -116,15 +116,17 @@ CROSS_CHECK_MM = 20.0
 def cross_check_levels(sections: list[Section]) -> None:
     """Two independent methods name T12 and L3: the levels model (MIPs) and the vertebra detector. Where both ran
     and they disagree, whether the level is in the field of view or where it is (more than
-    :data:`CROSS_CHECK_MM` apart), both sections get the same warning; neither answer is changed.
+    :data:`CROSS_CHECK_MM` apart), both sections get the same warning; neither answer is changed. The levels that
+    disagree also go into the vertebrae section's ``levels_cross_check`` value (comma-separated, ``""`` when
+    they agree), a column of a cohort's ``results.csv``.
 
     >>> lev = Section("levels", "", values={"T12_slice": None, "T12_z_mm": None, "T12_confidence": 0.997,
     ...                                     "L3_slice": 40, "L3_z_mm": 300.0})
     >>> ver = Section("vertebrae", "", values={"vertebrae": [{"label": "T12", "centroid_mm": [0, 0, 617.0]},
     ...                                                      {"label": "L3", "centroid_mm": [0, 0, 304.0]}]})
     >>> cross_check_levels([lev, ver])
-    >>> ver.warnings == lev.warnings
-    True
+    >>> ver.warnings == lev.warnings, ver.values["levels_cross_check"]
+    (True, 'T12')
     >>> print(ver.warnings[0])
     T12: the vertebra detector labels it at z = 617.0 mm, the levels model finds it outside the field of view (p = 1.00); at least one of them is wrong, check the images
     """
@@ -133,6 +135,7 @@ def cross_check_levels(sections: list[Section]) -> None:
     if lev is None or ver is None or lev.status != DONE or ver.status != DONE:
         return
     cents = {v["label"]: float(v["centroid_mm"][2]) for v in ver.values.get("vertebrae", [])}
+    disagree = []
     for name in CROSS_CHECK_LEVELS:
         if name not in cents or f"{name}_slice" not in lev.values:
             continue
@@ -149,6 +152,8 @@ def cross_check_levels(sections: list[Section]) -> None:
         msg += "; at least one of them is wrong, check the images"
         for sec in (lev, ver):
             sec.warnings.append(msg)
+        disagree.append(name)
+    ver.values["levels_cross_check"] = ",".join(disagree)
 
 
 def screen(
